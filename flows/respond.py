@@ -1,0 +1,230 @@
+"""The `respond` flow: one emergency plan run for one incident, step by step."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+from prefect.utilities.annotations import quote
+from pydantic import BaseModel, Field
+
+from flows.catalog import find_playbook
+from flows.config import load_config
+from flows.context import RunContext
+from flows.steps import StepOutcome, run_step_kind
+from incidents import ActionLog, EntryKind, Incident, Outcome, open_action_log, report_incident
+from notifications import build_channel, delivery_client
+from playbooks import PlannedStep, Playbook, localize, plan_steps, response_level
+from reports import render_incident_report
+
+__all__ = ["RunOptions", "RunSummary", "respond"]
+
+
+class RunOptions(BaseModel):
+    """Where a run finds its config and keeps its records."""
+
+    home: str = Field(description="Muster's data directory (MUSTER_HOME)")
+    config_dir: str = Field(description="Folder with roster.yaml and channels.yaml")
+    playbook_dirs: list[str] = Field(default_factory=list, description="Extra folders of playbooks")
+    database: str | None = Field(default=None, description="Action-log URL; default: HOME/muster.db")
+    report_language: str = Field(default="zh", pattern="^(zh|en)$")
+
+    def action_log(self) -> ActionLog:
+        """Open the action log these options name."""
+        return open_action_log(self.database or Path(self.home) / "muster.db")
+
+
+class RunSummary(BaseModel):
+    """What a run did, as `muster trigger --json` prints it."""
+
+    incident_id: str
+    run_id: str
+    playbook: str
+    grade: str
+    level: str
+    report: str | None
+    report_sha256: str | None
+    sent: int
+    delivered: int
+    failed: int
+    unreachable: int
+    skipped_steps: list[str]
+    failed_steps: list[str]
+    status: str
+
+
+@task(name="step", task_run_name="{step_id}", cache_policy=NO_CACHE)
+async def run_step(step_id: str, ctx: RunContext) -> StepOutcome:
+    """Run one step of the plan: one Prefect task per step, fan-out inside it."""
+    step = ctx.playbook.step(step_id)
+    ctx.record(
+        EntryKind.STEP_STARTED,
+        step=step.id,
+        detail={"kind": step.kind.value, "title": localize(step.title, "zh"), "title_en": localize(step.title, "en")},
+    )
+    outcome = await run_step_kind(step, ctx)
+    ctx.record(
+        EntryKind.STEP_FINISHED,
+        step=step.id,
+        outcome=Outcome.OK,
+        detail={
+            "sent": outcome.sent,
+            "delivered": outcome.delivered,
+            "failed": outcome.failed,
+            "unreachable": outcome.unreachable,
+            "duplicates": outcome.duplicates,
+        },
+    )
+    return outcome
+
+
+@task(name="close", cache_policy=NO_CACHE)
+async def close_incident(ctx: RunContext, options: RunOptions) -> tuple[str, str]:
+    """Render the PDF report from the action log, store it, and chain its hash into the log."""
+    output = Path(options.home) / "reports" / f"{ctx.incident.id}.pdf"
+    entries = ctx.log.entries(ctx.incident.id)
+    rendered = await asyncio.to_thread(
+        render_incident_report,
+        incident=ctx.incident,
+        entries=entries,
+        output=output,
+        language=options.report_language,
+    )
+    ctx.record(
+        EntryKind.REPORT_GENERATED,
+        outcome=Outcome.OK,
+        detail={
+            "path": str(rendered.path),
+            "sha256": rendered.sha256,
+            "pages": rendered.pages,
+            "entries": len(entries),
+            "log_head": entries[-1].hash,
+        },
+    )
+    await create_markdown_artifact(
+        key=f"report-{ctx.incident.id.lower()}".replace("_", "-").replace(".", "-").replace(":", "-"),
+        markdown=(
+            f"# {ctx.incident.title}\n\n"
+            f"- Incident: `{ctx.incident.id}`\n- Grade: {ctx.incident.grade.zh} / {ctx.incident.grade.en}\n"
+            f"- Report: `{rendered.path}`\n- SHA-256: `{rendered.sha256}`\n"
+        ),
+        description="Muster incident report",
+    )
+    return str(rendered.path), rendered.sha256
+
+
+async def _run_steps(planned: list[PlannedStep], ctx: RunContext) -> dict[str, StepOutcome | BaseException]:
+    """Start each step once its needs are done; independent steps run concurrently."""
+    results: dict[str, StepOutcome | BaseException] = {}
+    started: dict[str, asyncio.Task[None]] = {}
+    runnable = {p.step.id for p in planned if p.skip_reason is None}
+
+    async def run_when_ready(step_id: str, needs: list[str]) -> None:
+        await asyncio.gather(*(started[n] for n in needs if n in started))
+        unfinished = [n for n in needs if isinstance(results.get(n), BaseException)]
+        if unfinished:
+            ctx.record(EntryKind.NOTE, step=step_id, detail={"note": f"runs although {', '.join(unfinished)} failed"})
+        try:
+            results[step_id] = await run_step(step_id, quote(ctx))  # type: ignore[arg-type]
+        except Exception as exc:  # the step's failure is recorded, and the plan goes on
+            results[step_id] = exc
+            ctx.record(EntryKind.STEP_FAILED, step=step_id, outcome=Outcome.FAILED, detail={"error": str(exc)})
+
+    for step_id in _topological(planned):
+        if step_id in runnable:
+            needs = list(ctx.playbook.step(step_id).needs)
+            started[step_id] = asyncio.create_task(run_when_ready(step_id, needs))
+    await asyncio.gather(*started.values())
+    return results
+
+
+def _topological(planned: list[PlannedStep]) -> list[str]:
+    order: list[str] = []
+    pending = {p.step.id: list(p.step.needs) for p in planned}
+    while pending:
+        ready = [s for s, needs in pending.items() if all(n in order for n in needs)]
+        if not ready:
+            raise ValueError(f"steps form a cycle: {', '.join(pending)}")
+        for step_id in ready:
+            order.append(step_id)
+            del pending[step_id]
+    return order
+
+
+def _playbook_for(name: str, options: RunOptions) -> Playbook:
+    return find_playbook(name, [Path(d) for d in options.playbook_dirs])
+
+
+@flow(name="respond", flow_run_name="{incident.id}", log_prints=True)
+async def respond(incident: Incident, playbook: str, options: RunOptions) -> RunSummary:
+    """Run an emergency plan for an incident: grade, set the level, run the steps, close with a report."""
+    plan = _playbook_for(playbook, options)
+    config = load_config(options.config_dir)
+    log = options.action_log()
+    if not log.entries(incident.id):
+        report_incident(log, incident, source="flow")
+    run_id = str(flow_run.id or "local")
+    facts = incident.facts()
+    level = response_level(plan, facts)
+    async with delivery_client() as client:
+        ctx = RunContext(
+            incident=incident,
+            playbook=plan,
+            level=level,
+            config=config,
+            log=log,
+            channels={name: build_channel(c) for name, c in config.channels.items()},
+            client=client,
+            run_id=run_id,
+            facts=facts,
+        )
+        ctx.record(
+            EntryKind.RUN_STARTED,
+            detail={
+                "run_id": run_id,
+                "playbook": plan.id,
+                "version": plan.version,
+                "playbook_title": localize(plan.title, "zh"),
+                "playbook_title_en": localize(plan.title, "en"),
+                "drill": incident.drill,
+            },
+        )
+        ctx.record(
+            EntryKind.LEVEL_SET,
+            detail={"level": level.id, "name": localize(level.name, "zh"), "name_en": localize(level.name, "en")},
+        )
+        planned = plan_steps(plan, facts, level, "zh")
+        for item, in_english in zip(planned, plan_steps(plan, facts, level, "en"), strict=True):
+            if item.skip_reason is not None:
+                ctx.record(EntryKind.STEP_SKIPPED, step=item.step.id, outcome=Outcome.SKIPPED,
+                           detail={"reason": item.skip_reason, "reason_en": in_english.skip_reason})
+        results = await _run_steps(planned, ctx)
+        outcomes = [r for r in results.values() if isinstance(r, StepOutcome)]
+        failed_steps = sorted(s for s, r in results.items() if isinstance(r, BaseException))
+        totals = {
+            "sent": sum(o.sent for o in outcomes),
+            "delivered": sum(o.delivered for o in outcomes),
+            "failed": sum(o.failed for o in outcomes),
+            "unreachable": sum(o.unreachable for o in outcomes),
+        }
+        status = "completed" if not failed_steps else "completed_with_failed_steps"
+        ctx.record(EntryKind.RUN_FINISHED, outcome=Outcome.OK if not failed_steps else Outcome.FAILED,
+                   detail={"status": status, "failed_steps": failed_steps, **totals})
+        report_path, report_sha = await close_incident(quote(ctx), options)  # type: ignore[arg-type]
+    return RunSummary(
+        incident_id=incident.id,
+        run_id=run_id,
+        playbook=plan.id,
+        grade=incident.grade.value,
+        level=level.id,
+        report=report_path,
+        report_sha256=report_sha,
+        skipped_steps=[p.step.id for p in planned if p.skip_reason is not None],
+        failed_steps=failed_steps,
+        status=status,
+        **totals,
+    )

@@ -1,0 +1,38 @@
+"""Incidents: the model, Decree 493 grading, and the hash-chained action log."""
+
+from incidents.grading import GRADE_THRESHOLDS, grade_incident
+from incidents.log import (
+    GENESIS_HASH,
+    ActionLog,
+    Entry,
+    EntryKind,
+    IncidentSummary,
+    NewEntry,
+    Outcome,
+    format_time,
+    verify_chain,
+)
+from incidents.model import Grade, Incident, new_incident_id
+from incidents.sqlite_log import SQLiteActionLog
+from incidents.store import incident_from_log, open_action_log, report_incident
+
+__all__ = [
+    "GENESIS_HASH",
+    "GRADE_THRESHOLDS",
+    "ActionLog",
+    "Entry",
+    "EntryKind",
+    "Grade",
+    "Incident",
+    "IncidentSummary",
+    "NewEntry",
+    "Outcome",
+    "SQLiteActionLog",
+    "format_time",
+    "grade_incident",
+    "incident_from_log",
+    "new_incident_id",
+    "open_action_log",
+    "report_incident",
+    "verify_chain",
+]

@@ -1,0 +1,237 @@
+"""The ``muster`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from muster.errors import MusterError
+from muster.settings import Settings, prepare_environment
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="muster",
+    help="Muster: emergency plans (应急预案) as runnable playbooks. Trigger a plan, follow it, verify its record.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="Folder with roster.yaml and channels.yaml [env: MUSTER_CONFIG]")
+]
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    prepare_environment(settings)
+    return settings
+
+
+def _fail(error: MusterError | str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/] {error}" if "\n" not in str(error) else f"[red]error:[/]\n{error}", markup=True)
+    return typer.Exit(code)
+
+
+@app.command()
+def validate(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Playbook files or folders; default: all known")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Check playbooks (and a config directory) and report every problem as path:line:col."""
+    from flows import load_config
+    from playbooks import library_paths, load_playbooks, playbook_paths
+
+    settings = _settings()
+    files = playbook_paths(paths) if paths else library_paths() + playbook_paths(settings.playbook_dirs())
+    problems: list[str] = []
+    count = 0
+    try:
+        count = len(load_playbooks(files))
+    except MusterError as exc:
+        problems.append(str(exc))
+    if config is not None or paths is None:
+        try:
+            load_config(settings.config_dir(config))
+        except MusterError as exc:
+            problems.append(str(exc))
+    if problems:
+        err.print("\n".join(problems), markup=False)
+        err.print(f"[red]{sum(p.count(chr(10)) + 1 for p in problems)} problem(s)[/]")
+        raise typer.Exit(1)
+    out.print(f"ok: {count} playbook(s) valid")
+
+
+@app.command()
+def schema() -> None:
+    """Print the playbook JSON Schema (for editors: yaml-language-server, VS Code)."""
+    from playbooks import json_schema
+
+    sys.stdout.write(json_schema() + "\n")
+
+
+@app.command()
+def trigger(
+    playbook: Annotated[str, typer.Argument(help="Playbook id (e.g. gas-explosion) or path to a YAML file")],
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Incident field, e.g. --set deaths=4")] = None,
+    incident_file: Annotated[Path | None, typer.Option("--incident", help="Incident as a JSON or YAML file")] = None,
+    config: ConfigOption = None,
+    drill: Annotated[bool, typer.Option("--drill", help="Run as a drill: messages marked 【演练】/[DRILL]")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the run's outcome")] = False,
+) -> None:
+    """Report an incident and run its playbook now; prints the outcome and the report's path."""
+    settings = _settings()
+    try:
+        from flows import RunOptions, find_playbook, load_config, respond
+        from incidents import open_action_log, report_incident
+        from muster.incident_input import build_incident
+
+        plan = find_playbook(playbook, settings.playbook_dirs())
+        config_dir = settings.config_dir(config)
+        load_config(config_dir)  # fail before anything is recorded
+        incident = build_incident(file=incident_file, sets=set_ or [], default_type=plan.incident_types[0])
+        if drill:
+            incident = incident.model_copy(update={"drill": True})
+        options = RunOptions(
+            home=str(settings.home.resolve()),
+            config_dir=str(config_dir.resolve()),
+            playbook_dirs=[str(p.resolve()) for p in settings.playbook_dirs()],
+            database=settings.database_url,
+            report_language=settings.report_language,
+        )
+        log = open_action_log(options.database or Path(options.home) / "muster.db")
+        report_incident(log, incident, source="cli")
+        log.close()
+        if not as_json:
+            out.print(f"incident [bold]{incident.id}[/] reported: {incident.title} "
+                      f"(grade {incident.grade.zh} / {incident.grade.en}); running {plan.id} …")
+        summary = asyncio.run(respond(incident=incident, playbook=plan.id if "/" not in playbook else playbook,
+                                      options=options))
+    except MusterError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        sys.stdout.write(summary.model_dump_json() + "\n")
+    else:
+        out.print(f"run {summary.run_id}: level {summary.level}; sent {summary.sent}, delivered "
+                  f"{summary.delivered}, failed {summary.failed}, unreachable {summary.unreachable}")
+        if summary.skipped_steps:
+            out.print(f"skipped steps: {', '.join(summary.skipped_steps)}")
+        out.print(f"report: {summary.report}")
+        out.print(f"timeline: muster log {summary.incident_id}    verify: muster verify {summary.incident_id}")
+    if summary.failed_steps:
+        raise typer.Exit(1)
+
+
+@app.command("log")
+def log_(
+    incident: Annotated[str, typer.Argument(help="Incident id")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the entries as JSON")] = False,
+    zone: Annotated[str, typer.Option("--tz", help="Time zone for times shown")] = "Asia/Shanghai",
+) -> None:
+    """Print an incident's action log: everything that happened, in order."""
+    from muster.timeline import print_timeline, timeline_json
+
+    entries = _entries(incident)
+    if as_json:
+        sys.stdout.write(timeline_json(entries) + "\n")
+    else:
+        print_timeline(out, incident, entries, zone)
+
+
+@app.command()
+def verify(incident: Annotated[str, typer.Argument(help="Incident id")]) -> None:
+    """Check an incident's hash chain: exit 0 if intact, 1 naming the first bad entry."""
+    from incidents import verify_chain
+
+    entries = _entries(incident)
+    try:
+        count = verify_chain(incident, entries)
+    except MusterError as exc:
+        raise _fail(exc) from None
+    out.print(f"ok: {incident}: {count} entries, chain intact, head {entries[-1].hash}")
+
+
+@app.command()
+def report(
+    incident: Annotated[str, typer.Argument(help="Incident id")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write the PDF")] = None,
+    language: Annotated[str, typer.Option("--language", help="zh or en")] = "",
+) -> None:
+    """Render the incident report PDF from the action log, and chain its hash into the log."""
+    from incidents import EntryKind, Outcome, incident_from_log
+    from reports import render_incident_report
+
+    settings = _settings()
+    entries = _entries(incident)
+    language = language or settings.report_language
+    target = output or settings.home / "reports" / f"{incident}-{language}.pdf"
+    try:
+        rendered = render_incident_report(incident=incident_from_log(entries), entries=entries, output=target,
+                                          language=language)
+        log = _open_log(settings)
+        log.record(incident, EntryKind.REPORT_GENERATED, outcome=Outcome.OK,
+                   detail={"path": str(rendered.path), "sha256": rendered.sha256, "pages": rendered.pages,
+                           "entries": len(entries), "log_head": entries[-1].hash, "on_demand": True})
+    except MusterError as exc:
+        raise _fail(exc) from None
+    out.print(f"report: {rendered.path}  ({rendered.pages} pages, sha256 {rendered.sha256})")
+
+
+@app.command()
+def incidents() -> None:
+    """List the incidents in the action log, newest first."""
+    log = _open_log(_settings())
+    for summary in log.incidents():
+        out.print(f"{summary.incident_id}  {summary.first_at:%Y-%m-%d %H:%M:%S}Z  {summary.entries} entries")
+
+
+@app.command()
+def simulator(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1")] = 8765,
+    webhook_secret: Annotated[str | None, typer.Option(envvar="MUSTER_WEBHOOK_SECRET", show_envvar=True,
+                                                       help="Standard Webhooks secret (whsec_…) to check")] = None,
+) -> None:
+    """Run the responder simulator: loopback twins of the messaging APIs, for demos and tests."""
+    from notifications.simulator import serve_forever
+
+    out.print(f"responder simulator on http://127.0.0.1:{port} (control API under /_sim/)")
+    serve_forever(port, webhook_secret)
+
+
+@app.command()
+def demo() -> None:
+    """Start a local Prefect server and the simulator, trigger gas-explosion, print where to look."""
+    from muster.demo import run_demo
+
+    settings = _settings()
+    try:
+        run_demo(settings, out)
+    except MusterError as exc:
+        raise _fail(exc) from None
+
+
+def _open_log(settings: Settings):  # type: ignore[no-untyped-def]
+    from incidents import open_action_log
+
+    return open_action_log(settings.database_url or settings.home / "muster.db")
+
+
+def _entries(incident: str):  # type: ignore[no-untyped-def]
+    log = _open_log(_settings())
+    entries = log.entries(incident)
+    if not entries:
+        raise _fail(f"no incident {incident!r} in the action log; `muster incidents` lists them")
+    return entries
+
+
+def main() -> None:
+    """Entry point of the ``muster`` script."""
+    app()

@@ -1,0 +1,38 @@
+"""Notifications: reach responders over HTTP messaging APIs, exactly once, with the reason for every outcome.
+
+- ``Message`` / ``DeliveryResult``: what is sent, and what came of it.
+- ``ChannelConfig`` → ``build_channel`` → ``Channel``: one module per API under ``channels/``,
+  pure functions only, in the explicit registry ``CHANNEL_TYPES``.
+- ``deliver``: the one place that sends: concurrent fan-out, retries with backoff, the ledger.
+- ``frame_message``: drill marker, subject, body and ack link, per language.
+- ``StandardWebhooksAuth`` and friends: how the generic webhook is signed and checked.
+
+The responder simulator is the subpackage ``notifications.simulator``; test helpers are in
+``notifications.testing``.
+"""
+
+from notifications.channel import Channel
+from notifications.config import ChannelConfig
+from notifications.delivery import DeliveryLedger, DeliveryOutcome, deliver, delivery_client
+from notifications.framing import frame_message
+from notifications.message import DeliveryResult, DeliveryStatus, Message
+from notifications.registry import CHANNEL_TYPES, build_channel
+from notifications.signing import StandardWebhooksAuth, sign_standard_webhook, verify_standard_webhook
+
+__all__ = [
+    "CHANNEL_TYPES",
+    "Channel",
+    "ChannelConfig",
+    "DeliveryLedger",
+    "DeliveryOutcome",
+    "DeliveryResult",
+    "DeliveryStatus",
+    "Message",
+    "StandardWebhooksAuth",
+    "build_channel",
+    "deliver",
+    "delivery_client",
+    "frame_message",
+    "sign_standard_webhook",
+    "verify_standard_webhook",
+]

@@ -1,0 +1,49 @@
+"""The simulator's own routes under ``/_sim``: script misbehaviour, read and clear what was received."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from notifications.simulator.state import SimScript, SimState
+
+__all__ = ["register"]
+
+
+class _Control:
+    def __init__(self, state: SimState) -> None:
+        self._state = state
+
+    async def set_script(self, request: web.Request) -> web.Response:
+        try:
+            script = SimScript.model_validate_json(await request.read())
+        except ValidationError as exc:
+            problems = [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()]
+            return web.json_response({"error": "invalid script", "problems": problems}, status=400)
+        self._state.set_script(script)
+        return web.json_response({"ok": True, "script": script.model_dump()})
+
+    async def clear_script(self, request: web.Request) -> web.Response:
+        self._state.clear_scripts(request.query.get("path"))
+        return web.json_response({"ok": True})
+
+    async def received(self, request: web.Request) -> web.Response:
+        path = request.query.get("path")
+        return web.json_response([r for r in self._state.records if path is None or r["path"] == path])
+
+    async def clear_received(self, request: web.Request) -> web.Response:
+        self._state.records.clear()
+        return web.json_response({"ok": True})
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+
+def register(app: web.Application, state: SimState) -> None:
+    """Add the ``/_sim`` routes."""
+    control = _Control(state)
+    app.router.add_post("/_sim/script", control.set_script)
+    app.router.add_delete("/_sim/script", control.clear_script)
+    app.router.add_get("/_sim/received", control.received)
+    app.router.add_delete("/_sim/received", control.clear_received)
+    app.router.add_get("/_sim/healthz", control.healthz)

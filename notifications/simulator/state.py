@@ -1,0 +1,133 @@
+"""What the simulator remembers and how it is told to misbehave; shared by every twin."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final, TypedDict
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+__all__ = ["HANG_S", "RECORDED_HEADERS", "SimRecord", "SimScript", "SimState"]
+
+HANG_S: Final = 300.0  # how long a scripted hang lasts unless the client gives up or the simulator stops
+RECORDED_HEADERS: Final = ("webhook-id", "webhook-timestamp", "webhook-signature", "content-type")
+
+
+class SimRecord(TypedDict):
+    """One request a twin received, and what it answered (``status`` None: no answer yet, or never)."""
+
+    seq: int
+    path: str
+    name: str
+    received_at: str  # ISO 8601, UTC
+    headers: dict[str, str | None]
+    body: Any  # the parsed JSON, or None when the body was not JSON
+    signature_valid: bool | None  # None when no secret is configured
+    status: int | None
+
+
+class SimScript(BaseModel):
+    """How requests to ``path`` (exact, or ``*`` for all) misbehave: delay or hang, then fail."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str = "*"
+    fail_times: int = Field(default=0, ge=0)  # answer fail_status this many times, then behave
+    fail_status: int = Field(default=503, ge=400, le=599)
+    delay_ms: int = Field(default=0, ge=0)
+    hang: bool = False  # wait HANG_S before answering
+    permanent_status: int | None = Field(default=None, ge=400, le=599)  # answer this, always
+    retry_after_s: float | None = Field(default=None, ge=0)  # sent as Retry-After with scripted failures
+
+
+@dataclass
+class _ActiveScript:
+    script: SimScript
+    failures_left: int
+
+
+@dataclass
+class SimState:
+    """Records, scripts and the signing secret; used only from the simulator's event loop."""
+
+    webhook_secret: SecretStr | None = None
+    records: list[SimRecord] = field(default_factory=list)
+    _scripts: dict[str, _ActiveScript] = field(default_factory=dict, init=False)
+    _seq: int = field(default=0, init=False)
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+
+    def open_record(self, request: web.Request, *, name: str, body: bytes) -> SimRecord:
+        """Keep a record of a request on arrival; the twin fills in its verdict and answer."""
+        self._seq += 1
+        parsed: Any = None
+        with contextlib.suppress(ValueError):
+            parsed = json.loads(body)
+        record = SimRecord(
+            seq=self._seq,
+            path=request.path,
+            name=name,
+            received_at=datetime.now(UTC).isoformat(),
+            headers={header: request.headers.get(header) for header in RECORDED_HEADERS},
+            body=parsed,
+            signature_valid=None,
+            status=None,
+        )
+        self.records.append(record)
+        return record
+
+    def set_script(self, script: SimScript) -> None:
+        """Replace the script for ``script.path``."""
+        self._scripts[script.path] = _ActiveScript(script, script.fail_times)
+
+    def clear_scripts(self, path: str | None = None) -> None:
+        """Forget the script for ``path``, or every script."""
+        if path is None:
+            self._scripts.clear()
+        else:
+            self._scripts.pop(path, None)
+
+    def reset(self) -> None:
+        """Forget every record and every script."""
+        self.records.clear()
+        self._scripts.clear()
+
+    def start(self) -> None:
+        """Let delays and hangs run their course again (after a stop)."""
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """End every delay and hang now: the simulator is stopping."""
+        self._stopping.set()
+
+    async def scripted_answer(self, path: str) -> web.Response | None:
+        """Wait and fail as the script for ``path`` says, or None to answer normally."""
+        active = self._scripts.get(path) or self._scripts.get("*")
+        if active is None:
+            return None
+        script = active.script
+        if script.hang:
+            await self._pause(HANG_S)
+        if script.delay_ms:
+            await self._pause(script.delay_ms / 1000)
+        if self._stopping.is_set():
+            return web.json_response({"error": "simulator stopping"}, status=503)
+        if script.permanent_status is not None:
+            return _failure(script.permanent_status, "scripted permanent failure", script.retry_after_s)
+        if active.failures_left > 0:
+            active.failures_left -= 1
+            return _failure(script.fail_status, "scripted failure", script.retry_after_s)
+        return None
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+
+def _failure(status: int, error: str, retry_after_s: float | None) -> web.Response:
+    headers = {} if retry_after_s is None else {"Retry-After": f"{retry_after_s:g}"}
+    return web.json_response({"error": error}, status=status, headers=headers)

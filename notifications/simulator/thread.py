@@ -1,0 +1,139 @@
+"""Run the simulator outside an event loop: in a background thread, or in the foreground for the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import signal
+import threading
+from collections.abc import Callable, Coroutine
+from types import TracebackType
+from typing import Any, Final, TypeVar
+
+from muster.errors import ChannelError
+from notifications.simulator.server import Simulator
+from notifications.simulator.state import SimRecord, SimScript
+
+__all__ = ["SimulatorThread", "serve_forever"]
+
+_START_TIMEOUT_S: Final = 10.0
+_T = TypeVar("_T")
+
+
+class SimulatorThread:
+    """A ``Simulator`` on its own event loop in a background thread, for synchronous code and tests."""
+
+    def __init__(self, *, webhook_secret: str | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._simulator = Simulator(webhook_secret=webhook_secret, host=host, port=port)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL of the running simulator."""
+        return self._simulator.url
+
+    def start(self) -> str:
+        """Start the thread and the server; returns the base URL."""
+        if self._thread is not None:
+            return self.url
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=_run_loop, args=(loop,), name="muster-simulator", daemon=True)
+        thread.start()
+        self._loop, self._thread = loop, thread
+        try:
+            return self._call(self._simulator.start)
+        except BaseException:
+            self._end_thread()
+            raise
+
+    def stop(self) -> None:
+        """Stop the server and the thread."""
+        if self._thread is None:
+            return
+        try:
+            self._call(self._simulator.stop)
+        finally:
+            self._end_thread()
+
+    def records(self, path: str | None = None) -> list[SimRecord]:
+        """A copy of what was received, optionally only at ``path``."""
+
+        async def snapshot() -> list[SimRecord]:
+            return [copy.deepcopy(r) for r in self._simulator.records if path is None or r["path"] == path]
+
+        return self._call(snapshot)
+
+    def script(self, path: str = "*", **settings: Any) -> SimScript:
+        """Make requests to ``path`` misbehave; ``settings`` are the fields of ``SimScript``."""
+
+        async def apply() -> SimScript:
+            return self._simulator.script(path, **settings)
+
+        return self._call(apply)
+
+    def clear_scripts(self, path: str | None = None) -> None:
+        """Make ``path`` (or every path) behave again."""
+
+        async def apply() -> None:
+            self._simulator.clear_scripts(path)
+
+        self._call(apply)
+
+    def reset(self) -> None:
+        """Forget every record and every script."""
+
+        async def apply() -> None:
+            self._simulator.reset()
+
+        self._call(apply)
+
+    def __enter__(self) -> SimulatorThread:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _call(self, function: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
+        if self._loop is None:
+            raise ChannelError("the responder simulator thread is not running; call start() first")
+        return asyncio.run_coroutine_threadsafe(function(), self._loop).result(timeout=_START_TIMEOUT_S)
+
+    def _end_thread(self) -> None:
+        loop, thread = self._loop, self._thread
+        self._loop = self._thread = None
+        if loop is not None and thread is not None:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join()
+
+
+def _run_loop(loop: asyncio.AbstractEventLoop) -> None:
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_forever()
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+def serve_forever(port: int, webhook_secret: str | None, host: str = "127.0.0.1") -> None:
+    """Serve the simulator in the foreground until SIGINT or SIGTERM (``muster simulator --port N``)."""
+    asyncio.run(_serve(Simulator(webhook_secret=webhook_secret, host=host, port=port)))
+
+
+async def _serve(simulator: Simulator) -> None:
+    url = await simulator.start()
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopped.set)
+    print(f"Muster responder simulator listening on {url} (webhooks at {url}/webhook/<name>)", flush=True)
+    try:
+        await stopped.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        await simulator.stop()
