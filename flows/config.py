@@ -4,24 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from muster.errors import ConfigError, Problem
-from notifications import ChannelConfig
-from playbooks import load_yaml, validate_model
+from muster.errors import ChannelError, ConfigError, Problem
+from notifications import ChannelConfig, parse_channel_config
+from playbooks import Source, load_yaml, validate_model
 from responders import Roster
 
 __all__ = ["ChannelsFile", "RunConfig", "load_config"]
 
 
 class ChannelsFile(BaseModel):
-    """The contents of ``channels.yaml``."""
+    """The shape of ``channels.yaml``; each entry is then checked by its channel type's own model."""
 
     model_config = ConfigDict(extra="forbid")
 
-    channels: list[ChannelConfig] = Field(min_length=1)
-    http_targets: list[ChannelConfig] = Field(default_factory=list, description="Outside systems, type: http")
+    channels: list[dict[str, Any]] = Field(min_length=1, description="Messaging channels")
+    http_targets: list[dict[str, Any]] = Field(default_factory=list, description="Outside systems, type: http")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,31 @@ class RunConfig:
     roster: Roster
     channels: dict[str, ChannelConfig]
     http_targets: dict[str, ChannelConfig]
+
+
+def _channel_configs(source: Source, section: str, entries: list[dict[str, Any]], problems: list[Problem],
+                     default_type: str | None = None) -> dict[str, ChannelConfig]:
+    configs: dict[str, ChannelConfig] = {}
+    for index, entry in enumerate(entries):
+        loc = (section, index)
+        data = {"type": default_type, **entry} if default_type else entry
+        try:
+            config = parse_channel_config(data)
+        except ChannelError as exc:
+            problems.append(source.problem((*loc, "type"), str(exc)))
+            continue
+        except ValidationError as exc:
+            for error in exc.errors(include_url=False):
+                field = ".".join(str(p) for p in error["loc"])
+                message = error["msg"].removeprefix("Value error, ")
+                what = "unknown field" if error["type"] == "extra_forbidden" else message
+                problems.append(source.problem((*loc, *error["loc"]), f"{section}[{index}].{field}: {what}",
+                                               at_key=error["type"] == "extra_forbidden"))
+            continue
+        if config.name in configs:
+            problems.append(source.problem((*loc, "name"), f"duplicate name {config.name!r} in {section}"))
+        configs[config.name] = config
+    return configs
 
 
 def load_config(directory: Path | str) -> RunConfig:
@@ -49,23 +75,19 @@ def load_config(directory: Path | str) -> RunConfig:
     roster, roster_problems = validate_model(Roster, roster_source)
     channels_file, channel_problems = validate_model(ChannelsFile, channels_source)
     problems = roster_problems + channel_problems
+    channels: dict[str, ChannelConfig] = {}
+    targets: dict[str, ChannelConfig] = {}
+    if channels_file is not None:
+        channels = _channel_configs(channels_source, "channels", channels_file.channels, problems)
+        targets = _channel_configs(channels_source, "http_targets", channels_file.http_targets, problems, "http")
     if roster is not None and channels_file is not None:
-        names = [c.name for c in channels_file.channels]
-        for index, channel in enumerate(channels_file.channels):
-            if names.count(channel.name) > 1:
-                problems.append(channels_source.problem(("channels", index, "name"), f"duplicate channel {channel.name!r}"))
         for p_index, person in enumerate(roster.people):
             for c_index, contact in enumerate(person.contacts):
-                if contact.channel not in names:
+                if contact.channel not in channels:
                     loc = ("people", p_index, "contacts", c_index, "channel")
-                    problems.append(roster_source.problem(
-                        loc, f"unknown channel {contact.channel!r}; channels.yaml has {', '.join(names)}"
-                    ))
+                    known = ", ".join(channels) or "(none)"
+                    problems.append(roster_source.problem(loc, f"unknown channel {contact.channel!r}; "
+                                                               f"channels.yaml has {known}"))
     if problems or roster is None or channels_file is None:
         raise ConfigError(problems)
-    return RunConfig(
-        directory=folder,
-        roster=roster,
-        channels={c.name: c for c in channels_file.channels},
-        http_targets={t.name: t for t in channels_file.http_targets},
-    )
+    return RunConfig(directory=folder, roster=roster, channels=channels, http_targets=targets)

@@ -11,12 +11,12 @@ The responder simulator is the subpackage ``notifications.simulator``; test help
 ``notifications.testing``.
 """
 
-from notifications.channel import Channel
+from notifications.channel import Channel, RateLimit
 from notifications.config import ChannelConfig
 from notifications.delivery import DeliveryLedger, DeliveryOutcome, deliver, delivery_client
 from notifications.framing import frame_message
 from notifications.message import DeliveryResult, DeliveryStatus, Message
-from notifications.registry import CHANNEL_TYPES, build_channel
+from notifications.registry import CHANNEL_TYPES, build_channel, parse_channel_config
 from notifications.signing import StandardWebhooksAuth, sign_standard_webhook, verify_standard_webhook
 
 __all__ = [
@@ -28,11 +28,13 @@ __all__ = [
     "DeliveryResult",
     "DeliveryStatus",
     "Message",
+    "RateLimit",
     "StandardWebhooksAuth",
     "build_channel",
     "deliver",
     "delivery_client",
     "frame_message",
+    "parse_channel_config",
     "sign_standard_webhook",
     "verify_standard_webhook",
 ]

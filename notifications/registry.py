@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from importlib import import_module
 from types import MappingProxyType
+from typing import Any
 
 from muster.errors import ChannelError
 from notifications.channel import Channel
 from notifications.config import ChannelConfig
 
-__all__ = ["CHANNEL_TYPES", "build_channel"]
+__all__ = ["CHANNEL_TYPES", "build_channel", "parse_channel_config"]
 
 # type name -> "module:Class"
 _CHANNEL_MODULES: Mapping[str, str] = {
@@ -48,3 +49,17 @@ def build_channel(config: ChannelConfig) -> Channel:
         known = ", ".join(sorted(CHANNEL_TYPES))
         raise ChannelError(f"channel {config.name!r}: unknown type {config.type!r}; known types: {known}")
     return channel_type(config)
+
+
+def parse_channel_config(data: Mapping[str, Any]) -> ChannelConfig:
+    """Validate one ``channels.yaml`` entry with its type's own settings model.
+
+    Raises ChannelError for a missing or unknown type, and pydantic's ValidationError
+    (field paths inside the entry) for wrong settings.
+    """
+    type_name = data.get("type")
+    channel_type = CHANNEL_TYPES.get(type_name) if isinstance(type_name, str) else None
+    if channel_type is None:
+        known = ", ".join(sorted(CHANNEL_TYPES))
+        raise ChannelError(f"unknown channel type {type_name!r}; known types: {known}")
+    return channel_type.config_model.model_validate(dict(data))

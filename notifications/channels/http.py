@@ -7,11 +7,13 @@ signed with Standard Webhooks when a secret is set. Answers map like a webhook's
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import ClassVar, Final
 
 import httpx
 
 from muster.errors import ChannelError
+from notifications.channel import RateLimit
 from notifications.channels.webhook import webhook_id
 from notifications.config import ChannelConfig
 from notifications.http_status import result_for_status
@@ -29,6 +31,9 @@ class HttpTargetChannel:
     """POST a plan's JSON body to ``config.url``; the same delivery key gives the same ``webhook-id``."""
 
     type_name: ClassVar[str] = TYPE
+    config_model: ClassVar[type[ChannelConfig]] = ChannelConfig
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = ()  # our own receivers publish none
+    max_batch: ClassVar[int] = 1
     max_body_bytes: ClassVar[int] = MAX_BODY_BYTES
 
     def __init__(self, config: ChannelConfig) -> None:
@@ -68,6 +73,14 @@ class HttpTargetChannel:
     def parse_response(self, response: httpx.Response) -> DeliveryResult:
         """2xx done; 429 rate limited; 408/425/5xx retry; other answers failed for good."""
         return result_for_status(response)
+
+    def pacing_key(self, message: Message) -> str:
+        """One budget per configured endpoint."""
+        return self.config.name
+
+    def build_batch_request(self, messages: Sequence[Message]) -> httpx.Request:
+        """Not batched: one recipient per request."""
+        raise ChannelError(f"{self.type_name} does not batch messages")
 
     def auth(self) -> httpx.Auth | None:
         """Standard Webhooks signing when a secret is configured."""

@@ -35,6 +35,14 @@ class _Control:
         self._state.records.clear()
         return web.json_response({"ok": True})
 
+    async def set_credentials(self, request: web.Request) -> web.Response:
+        """Tell a vendor twin its credentials: ``{credential id: secret}`` (replaces that vendor's)."""
+        body = await request.json()
+        if not isinstance(body, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in body.items()):
+            return web.json_response({"error": "send a JSON object of credential id to secret"}, status=400)
+        self._state.credentials[request.match_info["vendor"]] = dict(body)
+        return web.json_response({"ok": True, "vendor": request.match_info["vendor"], "count": len(body)})
+
     async def healthz(self, request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
 
@@ -47,3 +55,4 @@ def register(app: web.Application, state: SimState) -> None:
     app.router.add_get("/_sim/received", control.received)
     app.router.add_delete("/_sim/received", control.clear_received)
     app.router.add_get("/_sim/healthz", control.healthz)
+    app.router.add_put("/_sim/credentials/{vendor}", control.set_credentials)

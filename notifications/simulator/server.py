@@ -24,11 +24,18 @@ _SHUTDOWN_TIMEOUT_S: Final = 2.0
 class Simulator:
     """Serve the twins on ``host:port`` (port 0: any free port) from the running event loop."""
 
-    def __init__(self, *, webhook_secret: str | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        webhook_secret: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        credentials: dict[str, dict[str, str]] | None = None,
+    ) -> None:
         secret = None if webhook_secret is None else SecretStr(webhook_secret)
         if secret is not None:
             StandardWebhooksAuth(secret)  # refuse a malformed secret now, not on the first request
-        self._state = SimState(webhook_secret=secret)
+        self._state = SimState(webhook_secret=secret, credentials={k: dict(v) for k, v in (credentials or {}).items()})
         self.records: list[SimRecord] = self._state.records
         self._host = host
         self._port = port

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, TypedDict
@@ -57,7 +59,10 @@ class SimState:
 
     webhook_secret: SecretStr | None = None
     records: list[SimRecord] = field(default_factory=list)
+    # vendor -> credential id (robot token, bot id, account sid, access key id, routing key) -> its secret.
+    credentials: dict[str, dict[str, str]] = field(default_factory=dict)
     _scripts: dict[str, _ActiveScript] = field(default_factory=dict, init=False)
+    _windows: dict[str, deque[float]] = field(default_factory=dict, init=False)
     _seq: int = field(default=0, init=False)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
@@ -92,9 +97,25 @@ class SimState:
             self._scripts.pop(path, None)
 
     def reset(self) -> None:
-        """Forget every record and every script."""
+        """Forget every record, every script and every rate-limit window."""
         self.records.clear()
         self._scripts.clear()
+        self._windows.clear()
+
+    def credential(self, vendor: str, credential_id: str) -> str | None:
+        """The secret the twin of ``vendor`` knows for ``credential_id``, or None if unknown."""
+        return self.credentials.get(vendor, {}).get(credential_id)
+
+    def within_rate(self, key: str, limit: int, per_s: float) -> bool:
+        """Count one request against ``key``: False when more than ``limit`` came within ``per_s`` seconds."""
+        now = time.monotonic()
+        window = self._windows.setdefault(key, deque())
+        while window and now - window[0] >= per_s:
+            window.popleft()
+        if len(window) >= limit:
+            return False
+        window.append(now)
+        return True
 
     def start(self) -> None:
         """Let delays and hangs run their course again (after a stop)."""

@@ -23,8 +23,15 @@ _T = TypeVar("_T")
 class SimulatorThread:
     """A ``Simulator`` on its own event loop in a background thread, for synchronous code and tests."""
 
-    def __init__(self, *, webhook_secret: str | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._simulator = Simulator(webhook_secret=webhook_secret, host=host, port=port)
+    def __init__(
+        self,
+        *,
+        webhook_secret: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        credentials: dict[str, dict[str, str]] | None = None,
+    ) -> None:
+        self._simulator = Simulator(webhook_secret=webhook_secret, host=host, port=port, credentials=credentials)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 

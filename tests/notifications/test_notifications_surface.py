@@ -35,11 +35,13 @@ def test_public_surface_is_exactly_the_documented_names() -> None:
         "DeliveryResult",
         "DeliveryStatus",
         "Message",
+        "RateLimit",
         "StandardWebhooksAuth",
         "build_channel",
         "deliver",
         "delivery_client",
         "frame_message",
+        "parse_channel_config",
         "sign_standard_webhook",
         "verify_standard_webhook",
     ]
