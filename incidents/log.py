@@ -165,8 +165,12 @@ def entry_hash(
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
 
-def verify_chain(incident_id: str, entries: Sequence[Entry]) -> int:
-    """Check an incident's chain; return its length or raise ChainBroken at the first bad entry."""
+def verify_chain(incident_id: str, entries: Sequence[Entry], head: tuple[int, str] | None = None) -> int:
+    """Check an incident's chain; return its length or raise ChainBroken at the first bad entry.
+
+    ``head`` is the (seq, hash) the store recorded for its last append: a chain that
+    ends early (its last entries removed) then breaks at the first missing entry.
+    """
     prev = GENESIS_HASH
     for expected_seq, entry in enumerate(entries, start=1):
         if entry.seq != expected_seq:
@@ -189,6 +193,10 @@ def verify_chain(incident_id: str, entries: Sequence[Entry]) -> int:
         if entry.incident_id != incident_id or recomputed != entry.hash:
             raise ChainBroken(incident_id, entry.seq, "content does not match its hash")
         prev = entry.hash
+    if head is not None and (len(entries), prev) != head:
+        if head[0] > len(entries):
+            raise ChainBroken(incident_id, len(entries) + 1, f"missing: the log's head is entry #{head[0]}")
+        raise ChainBroken(incident_id, head[0], "does not match the head the log recorded")
     return len(entries)
 
 
@@ -220,6 +228,10 @@ class ActionLog(Protocol):
 
     def has_key(self, incident_id: str, kind: EntryKind, key: str) -> bool:
         """Whether an entry of ``kind`` with ``key`` exists (the delivery ledger's question)."""
+        ...
+
+    def verify(self, incident_id: str) -> int:
+        """Verify an incident's chain against the head the store recorded; raise ChainBroken if broken."""
         ...
 
     def incidents(self) -> list[IncidentSummary]:

@@ -20,6 +20,7 @@ from incidents.log import (
     canonical_json,
     entry_hash,
     format_time,
+    verify_chain,
 )
 from muster.errors import ActionLogError
 
@@ -40,6 +41,11 @@ CREATE TABLE IF NOT EXISTS entries (
     prev_hash   TEXT NOT NULL,
     hash        TEXT NOT NULL,
     PRIMARY KEY (incident_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS heads (
+    incident_id TEXT PRIMARY KEY,
+    seq         INTEGER NOT NULL,
+    hash        TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entries_key ON entries (incident_id, kind, key) WHERE key IS NOT NULL;
 CREATE TRIGGER IF NOT EXISTS entries_no_update BEFORE UPDATE ON entries
@@ -136,13 +142,44 @@ class SQLiteActionLog:
             )
             self._db.execute(
                 "INSERT INTO entries VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (incident_id, seq, at_text, kind, new.step, new.recipient, new.channel, outcome, new.key,
-                 detail_json, prev, digest),
+                (
+                    incident_id,
+                    seq,
+                    at_text,
+                    kind,
+                    new.step,
+                    new.recipient,
+                    new.channel,
+                    outcome,
+                    new.key,
+                    detail_json,
+                    prev,
+                    digest,
+                ),
             )
-            entry = Entry(incident_id, seq, at, kind, new.step, new.recipient, new.channel, outcome, new.key,
-                          detail, prev, digest, at_text, detail_json)
+            entry = Entry(
+                incident_id,
+                seq,
+                at,
+                kind,
+                new.step,
+                new.recipient,
+                new.channel,
+                outcome,
+                new.key,
+                detail,
+                prev,
+                digest,
+                at_text,
+                detail_json,
+            )
             stored.append(entry)
             prev = digest
+        self._db.execute(
+            "INSERT INTO heads VALUES (?,?,?) ON CONFLICT (incident_id) DO UPDATE SET seq = excluded.seq, "
+            "hash = excluded.hash",
+            (incident_id, seq, prev),
+        )
         return stored
 
     def entries(self, incident_id: str) -> list[Entry]:
@@ -179,6 +216,12 @@ class SQLiteActionLog:
                 (incident_id, EntryKind(kind).value, key),
             ).fetchone()
         return row is not None
+
+    def verify(self, incident_id: str) -> int:
+        """Verify an incident's chain against the head recorded with its last append."""
+        with self._lock:
+            row = self._db.execute("SELECT seq, hash FROM heads WHERE incident_id = ?", (incident_id,)).fetchone()
+        return verify_chain(incident_id, self.entries(incident_id), (row[0], row[1]) if row else None)
 
     def incidents(self) -> list[IncidentSummary]:
         """Every incident in the log, newest first."""

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from muster.errors import MusterError
 from muster.settings import Settings, prepare_environment
+
+if TYPE_CHECKING:
+    from incidents import ActionLog, Entry
 
 __all__ = ["app", "main"]
 
@@ -111,17 +114,22 @@ def trigger(
         report_incident(log, incident, source="cli")
         log.close()
         if not as_json:
-            out.print(f"incident [bold]{incident.id}[/] reported: {incident.title} "
-                      f"(grade {incident.grade.zh} / {incident.grade.en}); running {plan.id} …")
-        summary = asyncio.run(respond(incident=incident, playbook=plan.id if "/" not in playbook else playbook,
-                                      options=options))
+            out.print(
+                f"incident [bold]{incident.id}[/] reported: {incident.title} "
+                f"(grade {incident.grade.zh} / {incident.grade.en}); running {plan.id} …"
+            )
+        summary = asyncio.run(
+            respond(incident=incident, playbook=plan.id if "/" not in playbook else playbook, options=options)
+        )
     except MusterError as exc:
         raise _fail(exc) from None
     if as_json:
         sys.stdout.write(summary.model_dump_json() + "\n")
     else:
-        out.print(f"run {summary.run_id}: level {summary.level}; sent {summary.sent}, delivered "
-                  f"{summary.delivered}, failed {summary.failed}, unreachable {summary.unreachable}")
+        out.print(
+            f"run {summary.run_id}: level {summary.level}; sent {summary.sent}, delivered "
+            f"{summary.delivered}, failed {summary.failed}, unreachable {summary.unreachable}"
+        )
         if summary.skipped_steps:
             out.print(f"skipped steps: {', '.join(summary.skipped_steps)}")
         out.print(f"report: {summary.report}")
@@ -149,11 +157,9 @@ def log_(
 @app.command()
 def verify(incident: Annotated[str, typer.Argument(help="Incident id")]) -> None:
     """Check an incident's hash chain: exit 0 if intact, 1 naming the first bad entry."""
-    from incidents import verify_chain
-
     entries = _entries(incident)
     try:
-        count = verify_chain(incident, entries)
+        count = _open_log(_settings()).verify(incident)
     except MusterError as exc:
         raise _fail(exc) from None
     out.print(f"ok: {incident}: {count} entries, chain intact, head {entries[-1].hash}")
@@ -174,12 +180,23 @@ def report(
     language = language or settings.report_language
     target = output or settings.home / "reports" / f"{incident}-{language}.pdf"
     try:
-        rendered = render_incident_report(incident=incident_from_log(entries), entries=entries, output=target,
-                                          language=language)
+        rendered = render_incident_report(
+            incident=incident_from_log(entries), entries=entries, output=target, language=language
+        )
         log = _open_log(settings)
-        log.record(incident, EntryKind.REPORT_GENERATED, outcome=Outcome.OK,
-                   detail={"path": str(rendered.path), "sha256": rendered.sha256, "pages": rendered.pages,
-                           "entries": len(entries), "log_head": entries[-1].hash, "on_demand": True})
+        log.record(
+            incident,
+            EntryKind.REPORT_GENERATED,
+            outcome=Outcome.OK,
+            detail={
+                "path": str(rendered.path),
+                "sha256": rendered.sha256,
+                "pages": rendered.pages,
+                "entries": len(entries),
+                "log_head": entries[-1].hash,
+                "on_demand": True,
+            },
+        )
     except MusterError as exc:
         raise _fail(exc) from None
     out.print(f"report: {rendered.path}  ({rendered.pages} pages, sha256 {rendered.sha256})")
@@ -196,8 +213,12 @@ def incidents() -> None:
 @app.command()
 def simulator(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1")] = 8765,
-    webhook_secret: Annotated[str | None, typer.Option(envvar="MUSTER_WEBHOOK_SECRET", show_envvar=True,
-                                                       help="Standard Webhooks secret (whsec_…) to check")] = None,
+    webhook_secret: Annotated[
+        str | None,
+        typer.Option(
+            envvar="MUSTER_WEBHOOK_SECRET", show_envvar=True, help="Standard Webhooks secret (whsec_…) to check"
+        ),
+    ] = None,
 ) -> None:
     """Run the responder simulator: loopback twins of the messaging APIs, for demos and tests."""
     from notifications.simulator import serve_forever
@@ -218,13 +239,13 @@ def demo() -> None:
         raise _fail(exc) from None
 
 
-def _open_log(settings: Settings):  # type: ignore[no-untyped-def]
+def _open_log(settings: Settings) -> ActionLog:
     from incidents import open_action_log
 
     return open_action_log(settings.database_url or settings.home / "muster.db")
 
 
-def _entries(incident: str):  # type: ignore[no-untyped-def]
+def _entries(incident: str) -> list[Entry]:
     log = _open_log(_settings())
     entries = log.entries(incident)
     if not entries:

@@ -30,8 +30,11 @@ def _follow(console: Console, log_path: Path, incident_id: str, stop: threading.
             for entry in log.entries(incident_id)[shown:]:
                 who = entry.detail.get("recipient_name") or entry.recipient or ""
                 what = entry.detail.get("reason") or entry.detail.get("title") or entry.detail.get("level") or ""
-                console.print(f"  [dim]{entry.seq:>3}[/] {entry.kind:<20} {entry.step or '':<18} "
-                              f"{who:<14} {entry.outcome or '':<10} {what}", highlight=False)
+                console.print(
+                    f"  [dim]{entry.seq:>3}[/] {entry.kind:<20} {entry.step or '':<18} "
+                    f"{who:<14} {entry.outcome or '':<10} {what}",
+                    highlight=False,
+                )
                 shown = entry.seq
             time.sleep(0.1)
     finally:
@@ -41,7 +44,7 @@ def _follow(console: Console, log_path: Path, incident_id: str, stop: threading.
 def run_demo(settings: Settings, console: Console) -> None:
     """Start the simulator and a Prefect server, trigger gas-explosion, stop both."""
     from flows import RunOptions, prefect_api, respond
-    from incidents import open_action_log, report_incident, verify_chain
+    from incidents import open_action_log, report_incident
     from muster.incident_input import build_incident
     from notifications.simulator import SimulatorThread
 
@@ -62,8 +65,10 @@ def run_demo(settings: Settings, console: Console) -> None:
             log_path = home / "muster.db"
             log = open_action_log(log_path)
             report_incident(log, incident, source="demo")
-            console.print(f"[bold]3.[/] incident {incident.id}: {incident.title}\n"
-                          f"   grade {incident.grade.zh} ({incident.grade.en}); running playbook gas-explosion:")
+            console.print(
+                f"[bold]3.[/] incident {incident.id}: {incident.title}\n"
+                f"   grade {incident.grade.zh} ({incident.grade.en}); running playbook gas-explosion:"
+            )
             stop = threading.Event()
             follower = threading.Thread(target=_follow, args=(console, log_path, incident.id, stop), daemon=True)
             follower.start()
@@ -75,13 +80,15 @@ def run_demo(settings: Settings, console: Console) -> None:
                 follower.join(timeout=5)
             received = simulator.records()
             valid = sum(1 for r in received if r.get("signature_valid"))
-            chain = verify_chain(incident.id, log.entries(incident.id))
+            chain = log.verify(incident.id)
             log.close()
         finally:
             server.stop()
-    console.print(f"[bold]4.[/] done in {time.monotonic() - started:.1f} s: level {summary.level}, "
-                  f"{summary.delivered}/{summary.sent} messages delivered; the simulator received "
-                  f"{len(received)} requests, {valid} with valid signatures; log chain of {chain} entries intact.")
+    console.print(
+        f"[bold]4.[/] done in {time.monotonic() - started:.1f} s: level {summary.level}, "
+        f"{summary.delivered}/{summary.sent} messages delivered; the simulator received "
+        f"{len(received)} requests, {valid} with valid signatures; log chain of {chain} entries intact."
+    )
     console.print(f"   PDF report:   {summary.report}")
     console.print(f"   timeline:     .venv/bin/muster log {incident.id}")
     console.print(f"   verify chain: .venv/bin/muster verify {incident.id}")

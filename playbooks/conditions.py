@@ -89,9 +89,7 @@ def _check(node: ast.AST, text: str) -> None:
                 _check(element, text)
         case _:
             what = type(node).__name__
-            raise ConditionError(
-                f"condition {text!r}: {what} is not allowed; use comparisons, and/or/not, in, + and -"
-            )
+            raise ConditionError(f"condition {text!r}: {what} is not allowed; use comparisons, and/or/not, in, + and -")
 
 
 def _check_grade_literals(parts: list[ast.expr], text: str) -> None:
@@ -117,14 +115,18 @@ def _evaluate(node: ast.expr, facts: Mapping[str, Any]) -> Any:
             return not _evaluate(operand, facts)
         case ast.UnaryOp(operand=operand):
             return -_evaluate(operand, facts)
-        case ast.BinOp(op=op, left=left, right=right):
-            return _ARITH[type(op)](_evaluate(left, facts), _evaluate(right, facts))
+        case ast.BinOp(op=arith, left=left, right=right):
+            return _ARITH[type(arith)](_evaluate(left, facts), _evaluate(right, facts))
         case ast.Compare(left=left, ops=ops, comparators=comparators):
             current = _evaluate(left, facts)
             for op, comparator in zip(ops, comparators, strict=True):
                 other = _evaluate(comparator, facts)
                 if isinstance(other, list) and isinstance(current, Grade):
                     other = [Grade.parse(o) if isinstance(o, str) else o for o in other]
+                elif isinstance(current, Grade) and isinstance(other, str):
+                    other = Grade.parse(other)
+                elif isinstance(other, Grade) and isinstance(current, str):
+                    current = Grade.parse(current)
                 if not _COMPARE[type(op)](current, other):
                     return False
                 current = other

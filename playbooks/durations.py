@@ -19,7 +19,7 @@ def parse_duration(value: Any) -> timedelta:
     """Read ``1h30m`` style text (or a timedelta) as a positive timedelta."""
     if isinstance(value, timedelta):
         seconds = value.total_seconds()
-    elif isinstance(value, str) and value and re.fullmatch(PATTERN, value.strip()):
+    elif isinstance(value, str) and value.strip() and re.fullmatch(PATTERN, value.strip()):
         seconds = sum(int(n) * _UNITS[unit] for n, unit in _PART.findall(value.strip()))
     else:
         raise ValueError(f"bad duration {value!r}: write it like 30s, 5m, 1h, 1h30m or 2d")

@@ -80,11 +80,15 @@ def _check_references(source: Source) -> list[Problem]:
         step_id = step.get("id")
         if isinstance(step_id, str):
             if step_id in seen:
-                problems.append(source.problem((*loc, "id"), f"duplicate step id {step_id!r} (also step {seen[step_id] + 1})"))
+                problems.append(
+                    source.problem((*loc, "id"), f"duplicate step id {step_id!r} (also step {seen[step_id] + 1})")
+                )
             seen.setdefault(step_id, index)
-        for i, role in enumerate(step.get("to") or []):
+        for i, role in enumerate(_list(step.get("to"))):
             if role not in roles:
-                problems.append(source.problem((*loc, "to", i), f"unknown role {role!r}; the plan's roles are {_names(roles)}"))
+                problems.append(
+                    source.problem((*loc, "to", i), f"unknown role {role!r}; the plan's roles are {_names(roles)}")
+                )
         ack = step.get("ack")
         if isinstance(ack, Mapping):
             target = ack.get("escalate_to")
@@ -92,12 +96,14 @@ def _check_references(source: Source) -> list[Problem]:
                 problems.append(source.problem((*loc, "ack", "escalate_to"), f"unknown role {target!r} to escalate to"))
         min_level = step.get("min_level")
         if min_level is not None and min_level not in levels:
-            problems.append(source.problem((*loc, "min_level"), f"unknown level {min_level!r}; levels are {_names(levels)}"))
+            problems.append(
+                source.problem((*loc, "min_level"), f"unknown level {min_level!r}; levels are {_names(levels)}")
+            )
         problems += _check_condition(source, (*loc, "when"), step.get("when"))
         problems += _check_templates(source, loc, step)
     step_ids = set(seen)
     for index, step in steps:
-        for i, need in enumerate(step.get("needs") or []):
+        for i, need in enumerate(_list(step.get("needs"))):
             if need not in step_ids:
                 problems.append(source.problem(("steps", index, "needs", i), f"needs unknown step {need!r}"))
             elif need == step.get("id"):
@@ -123,9 +129,11 @@ def _check_levels(source: Source, data: Mapping[str, Any]) -> list[Problem]:
     for index, level in _indexed_dicts(data.get("levels")):
         if level.get("id") in seen:
             problems.append(source.problem(("levels", index, "id"), f"duplicate level id {level.get('id')!r}"))
-        seen.add(level.get("id"))
+        seen.add(str(level.get("id")))
         if index == 0 and level.get("when") is not None:
-            problems.append(source.problem(("levels", 0, "when"), "the lowest level applies by default; remove its `when`"))
+            problems.append(
+                source.problem(("levels", 0, "when"), "the lowest level applies by default; remove its `when`")
+            )
         if index > 0 and level.get("when") is None:
             problems.append(source.problem(("levels", index), "every level above the lowest needs a `when` condition"))
         problems += _check_condition(source, ("levels", index, "when"), level.get("when"))
@@ -156,7 +164,7 @@ def _check_templates(source: Source, loc: Loc, step: Mapping[str, Any]) -> list[
 
 
 def _check_cycles(source: Source, steps: list[tuple[int, Mapping[str, Any]]]) -> list[Problem]:
-    graph = {s.get("id"): [n for n in (s.get("needs") or []) if isinstance(n, str)] for _, s in steps}
+    graph = {s.get("id"): [n for n in _list(s.get("needs")) if isinstance(n, str)] for _, s in steps}
     index_of = {s.get("id"): i for i, s in steps}
     state: dict[Any, int] = {}  # 1 visiting, 2 done
     problems: list[Problem] = []
@@ -167,7 +175,7 @@ def _check_cycles(source: Source, steps: list[tuple[int, Mapping[str, Any]]]) ->
             if need not in graph or need == node:
                 continue
             if state.get(need) == 1:
-                cycle = [*path[path.index(need):], need]
+                cycle = [*path[path.index(need) :], need]
                 loc = ("steps", index_of[node], "needs")
                 problems.append(source.problem(loc, f"steps form a cycle: {' -> '.join(map(str, cycle))}"))
             elif state.get(need) is None:
@@ -178,6 +186,11 @@ def _check_cycles(source: Source, steps: list[tuple[int, Mapping[str, Any]]]) ->
         if state.get(node) is None:
             visit(node, [node])
     return problems
+
+
+def _list(value: object) -> list[Any]:
+    """The value if it is a list; anything else is a type error the model reports once."""
+    return value if isinstance(value, list) else []
 
 
 def _dicts(value: object) -> list[Mapping[str, Any]]:

@@ -9,8 +9,11 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
+from playbooks.durations import PATTERN as DURATION_PATTERN
 from playbooks.durations import Duration
 
 __all__ = [
@@ -105,6 +108,11 @@ class Deadline(_Strict):
     def _shorthand(cls, value: object) -> object:
         return {"within": value} if isinstance(value, str) else value
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        """Accept the ``deadline: 1h`` shorthand in editors too."""
+        return {"anyOf": [handler(core), {"type": "string", "pattern": DURATION_PATTERN}]}
+
 
 class _StepBase(_Strict):
     id: str = Field(pattern=ID_PATTERN)
@@ -168,7 +176,7 @@ class Playbook(_Strict):
     title: LocalizedText
     summary: LocalizedText | None = None
     incident_types: list[str] = Field(min_length=1)
-    languages: list[Language] = Field(default_factory=lambda: ["zh", "en"], min_length=1)
+    languages: list[Language] = Field(default_factory=lambda: list[Language](["zh", "en"]), min_length=1)
     timezone: str = Field(default="Asia/Shanghai", description="IANA zone for times shown in messages")
     basis: list[str] = Field(default_factory=list, description="Laws and standards the plan follows")
     roles: dict[Annotated[str, Field(pattern=ID_PATTERN)], Role] = Field(min_length=1)

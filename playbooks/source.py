@@ -23,6 +23,9 @@ __all__ = ["Source", "load_yaml", "load_yaml_model", "validate_model"]
 
 Loc = tuple[str | int, ...]
 ModelT = TypeVar("ModelT", bound=BaseModel)
+_PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp")
+)
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -51,13 +54,15 @@ class Source:
 
     def real_loc(self, loc: Loc) -> Loc:
         """``loc`` with the parts that are not in the data (union tags) left out."""
-        node, real = self.data, ()
+        node: Any = self.data
+        real: Loc = ()
         for part in loc:
-            if (isinstance(node, Mapping) and part in node) or (isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)):
+            if isinstance(node, Mapping) and part in node:
                 node, real = node[part], (*real, part)
-            elif isinstance(node, Mapping | list):
-                if (*real, part) in self.keys or part == loc[-1]:
-                    return (*real, part)
+            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+                node, real = node[part], (*real, part)
+            elif isinstance(node, Mapping | list) and ((*real, part) in self.keys or part == loc[-1]):
+                return (*real, part)
         return real
 
 
@@ -91,11 +96,17 @@ def load_yaml(path: Path | str, *, text: str | None = None, substitute_env: bool
 def _build(
     node: yaml.Node, loc: Loc, source: Source, problems: list[Problem], loader: yaml.SafeLoader, env: bool
 ) -> Any:
-    source.values[loc] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    position = source.values[loc] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if node.tag not in _PLAIN_TAGS:
+        tag = node.tag.removeprefix("tag:yaml.org,2002:")
+        problems.append(
+            Problem(source.path, *position, f"YAML tag {tag!r} is not allowed; plans and config are plain data")
+        )
+        return None
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            key = _scalar(key_node, loader, source, problems) if key_node.tag in _PLAIN_TAGS else None
             key_pos = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             if not isinstance(key, str | int):
                 problems.append(Problem(source.path, *key_pos, f"key {key!r} must be text"))
@@ -108,10 +119,19 @@ def _build(
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, (*loc, i), source, problems, loader, env) for i, item in enumerate(node.value)]
-    value = loader.construct_object(node, deep=True)
+    value = _scalar(node, loader, source, problems)
     if env and isinstance(value, str) and "${" in value:
         value = _substitute(value, loc, source, problems)
     return value
+
+
+def _scalar(node: yaml.Node, loader: yaml.SafeLoader, source: Source, problems: list[Problem]) -> Any:
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.constructor.ConstructorError as exc:
+        line, column = node.start_mark.line + 1, node.start_mark.column + 1
+        problems.append(Problem(source.path, line, column, f"YAML value cannot be read: {exc.problem}"))
+        return None
 
 
 def _substitute(text: str, loc: Loc, source: Source, problems: list[Problem]) -> str:
@@ -122,7 +142,10 @@ def _substitute(text: str, loc: Loc, source: Source, problems: list[Problem]) ->
             return value
         if default is not None:
             return default
-        problems.append(source.problem(loc, f"environment variable {name} is not set and has no default"))
+        line, column = source.values[loc]
+        problems.append(
+            Problem(source.path, line, column, f"environment variable {name} is not set and has no default")
+        )
         return ""
 
     return _ENV.sub(replace, text)
@@ -146,6 +169,7 @@ def validate_model(model: type[ModelT], source: Source) -> tuple[ModelT | None, 
                 expected = ", ".join(re.findall(r"'([^']+)'>", str(ctx.get("expected_tags", ""))))
                 field = str(ctx.get("discriminator", "kind")).strip("'")
                 message = f"{where}: unknown {field} {ctx.get('tag')!r}; use one of {expected}"
+                loc = (*loc, field)
             else:
                 message = f"{where}: {error['msg'].removeprefix('Value error, ')}"
             problems.append(source.problem(loc, message, at_key=error["type"] == "extra_forbidden"))

@@ -8,8 +8,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
-from jinja2.exceptions import SecurityError
+from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from muster.errors import TemplateError
@@ -65,8 +64,13 @@ def check_template(source: str) -> list[str]:
         if name not in TEMPLATE_NAMES:
             problems.append(f"template variable {name!r} does not exist; use one of {', '.join(TEMPLATE_NAMES)}")
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        owner = node.node
-        attribute = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+        attribute: object
+        if isinstance(node, nodes.Getattr):
+            owner, attribute = node.node, node.attr
+        elif isinstance(node, nodes.Getitem):
+            owner, attribute = node.node, getattr(node.arg, "value", None)
+        else:
+            continue
         if not isinstance(owner, nodes.Name) or not isinstance(attribute, str):
             continue
         allowed = TEMPLATE_NAMES.get(owner.name)
@@ -83,5 +87,5 @@ def render_template(source: str, context: Mapping[str, Any]) -> str:
     env = template_environment()
     try:
         return env.from_string(source).render(dict(context)).strip()
-    except (UndefinedError, SecurityError, TemplateSyntaxError, TypeError, ValueError) as exc:
-        raise TemplateError(f"template failed to render: {exc}") from exc
+    except Exception as exc:  # whatever a template does wrong, the caller gets one error type
+        raise TemplateError(f"template failed to render: {type(exc).__name__}: {exc}") from exc
