@@ -22,7 +22,5 @@ def find_playbook(name: str, extra_dirs: list[Path]) -> Playbook:
         return load_playbook(Path(name))
     found = all_playbooks(extra_dirs)
     if name not in found:
-        raise PlaybookError(
-            [Problem(name, 1, 1, f"no playbook with id {name!r}; known: {', '.join(sorted(found))}")]
-        )
+        raise PlaybookError([Problem(name, 1, 1, f"no playbook with id {name!r}; known: {', '.join(sorted(found))}")])
     return found[name]

@@ -35,8 +35,13 @@ class RunConfig:
     http_targets: dict[str, ChannelConfig]
 
 
-def _channel_configs(source: Source, section: str, entries: list[dict[str, Any]], problems: list[Problem],
-                     default_type: str | None = None) -> dict[str, ChannelConfig]:
+def _channel_configs(
+    source: Source,
+    section: str,
+    entries: list[dict[str, Any]],
+    problems: list[Problem],
+    default_type: str | None = None,
+) -> dict[str, ChannelConfig]:
     configs: dict[str, ChannelConfig] = {}
     for index, entry in enumerate(entries):
         loc = (section, index)
@@ -51,8 +56,13 @@ def _channel_configs(source: Source, section: str, entries: list[dict[str, Any]]
                 field = ".".join(str(p) for p in error["loc"])
                 message = error["msg"].removeprefix("Value error, ")
                 what = "unknown field" if error["type"] == "extra_forbidden" else message
-                problems.append(source.problem((*loc, *error["loc"]), f"{section}[{index}].{field}: {what}",
-                                               at_key=error["type"] == "extra_forbidden"))
+                problems.append(
+                    source.problem(
+                        (*loc, *error["loc"]),
+                        f"{section}[{index}].{field}: {what}",
+                        at_key=error["type"] == "extra_forbidden",
+                    )
+                )
             continue
         if config.name in configs:
             problems.append(source.problem((*loc, "name"), f"duplicate name {config.name!r} in {section}"))
@@ -86,8 +96,9 @@ def load_config(directory: Path | str) -> RunConfig:
                 if contact.channel not in channels:
                     loc = ("people", p_index, "contacts", c_index, "channel")
                     known = ", ".join(channels) or "(none)"
-                    problems.append(roster_source.problem(loc, f"unknown channel {contact.channel!r}; "
-                                                               f"channels.yaml has {known}"))
+                    problems.append(
+                        roster_source.problem(loc, f"unknown channel {contact.channel!r}; channels.yaml has {known}")
+                    )
     if problems or roster is None or channels_file is None:
         raise ConfigError(problems)
     return RunConfig(directory=folder, roster=roster, channels=channels, http_targets=targets)

@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from prefect import flow, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import acreate_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
@@ -105,7 +105,7 @@ async def close_incident(ctx: RunContext, options: RunOptions) -> tuple[str, str
             "log_head": entries[-1].hash,
         },
     )
-    await create_markdown_artifact(
+    await acreate_markdown_artifact(
         key=f"report-{ctx.incident.id.lower()}".replace("_", "-").replace(".", "-").replace(":", "-"),
         markdown=(
             f"# {ctx.incident.title}\n\n"
@@ -129,7 +129,7 @@ async def _run_steps(planned: list[PlannedStep], ctx: RunContext) -> dict[str, S
         if unfinished:
             ctx.record(EntryKind.NOTE, step=step_id, detail={"note": f"runs although {', '.join(unfinished)} failed"})
         try:
-            results[step_id] = await run_step(step_id, quote(ctx))  # type: ignore[arg-type]
+            results[step_id] = await run_step(step_id, quote(ctx))  # type: ignore[call-overload]
         except Exception as exc:  # the step's failure is recorded, and the plan goes on
             results[step_id] = exc
             ctx.record(EntryKind.STEP_FAILED, step=step_id, outcome=Outcome.FAILED, detail={"error": str(exc)})
@@ -200,8 +200,12 @@ async def respond(incident: Incident, playbook: str, options: RunOptions) -> Run
         planned = plan_steps(plan, facts, level, "zh")
         for item, in_english in zip(planned, plan_steps(plan, facts, level, "en"), strict=True):
             if item.skip_reason is not None:
-                ctx.record(EntryKind.STEP_SKIPPED, step=item.step.id, outcome=Outcome.SKIPPED,
-                           detail={"reason": item.skip_reason, "reason_en": in_english.skip_reason})
+                ctx.record(
+                    EntryKind.STEP_SKIPPED,
+                    step=item.step.id,
+                    outcome=Outcome.SKIPPED,
+                    detail={"reason": item.skip_reason, "reason_en": in_english.skip_reason},
+                )
         results = await _run_steps(planned, ctx)
         outcomes = [r for r in results.values() if isinstance(r, StepOutcome)]
         failed_steps = sorted(s for s, r in results.items() if isinstance(r, BaseException))
@@ -212,9 +216,12 @@ async def respond(incident: Incident, playbook: str, options: RunOptions) -> Run
             "unreachable": sum(o.unreachable for o in outcomes),
         }
         status = "completed" if not failed_steps else "completed_with_failed_steps"
-        ctx.record(EntryKind.RUN_FINISHED, outcome=Outcome.OK if not failed_steps else Outcome.FAILED,
-                   detail={"status": status, "failed_steps": failed_steps, **totals})
-        report_path, report_sha = await close_incident(quote(ctx), options)  # type: ignore[arg-type]
+        ctx.record(
+            EntryKind.RUN_FINISHED,
+            outcome=Outcome.OK if not failed_steps else Outcome.FAILED,
+            detail={"status": status, "failed_steps": failed_steps, **totals},
+        )
+        report_path, report_sha = await close_incident(quote(ctx), options)  # type: ignore[call-overload]
     return RunSummary(
         incident_id=incident.id,
         run_id=run_id,

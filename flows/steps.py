@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -66,7 +66,7 @@ def _recipients(step: NotifyStep | TaskStep | ReportStep, ctx: RunContext) -> li
 
 
 def _compose(
-    step: NotifyStep | TaskStep | ReportStep, ctx: RunContext, extra: dict[str, object]
+    step: NotifyStep | TaskStep | ReportStep, ctx: RunContext, extra: Mapping[str, object]
 ) -> tuple[list[Message], int]:
     messages: list[Message] = []
     unreachable = 0
@@ -88,7 +88,7 @@ def _compose(
             "recipient": {"id": person.id, "name": person.display_name(language), "role": role, "role_name": role_name},
         }
         for key, value in extra.items():
-            context[key] = localize(value, language) if isinstance(value, dict) else value  # type: ignore[arg-type]
+            context[key] = localize(value, language) if isinstance(value, dict) else value
         contact = person.contacts[0]
         messages.append(
             Message(
@@ -152,7 +152,7 @@ async def run_report(step: Step, ctx: RunContext) -> StepOutcome:
     assert isinstance(step, ReportStep)
     due = _deadline_at(step.deadline, ctx)
     extra = {"deadline": ctx.local_time(due), "report_to": step.report_to}
-    messages, unreachable = _compose(step, ctx, extra)  # type: ignore[arg-type]
+    messages, unreachable = _compose(step, ctx, extra)
     outcomes = await _send(messages, ctx)
     outcome = _tally(outcomes, unreachable)
     now = datetime.now(UTC)
@@ -210,8 +210,9 @@ async def run_http(step: Step, ctx: RunContext) -> StepOutcome:
         role="http",
         severity=ctx.incident.grade.value,
     )
-    outcomes = await deliver([message], {target.name: build_channel(target)}, ledger=ActionLogLedger(ctx.log),
-                             client=ctx.client)
+    outcomes = await deliver(
+        [message], {target.name: build_channel(target)}, ledger=ActionLogLedger(ctx.log), client=ctx.client
+    )
     ok = outcomes[0].result.status is DeliveryStatus.DELIVERED
     ctx.record(
         EntryKind.HTTP_CALLED,
@@ -235,4 +236,3 @@ STEP_RUNNERS: dict[StepKind, StepRunner] = {
 async def run_step_kind(step: Step, ctx: RunContext) -> StepOutcome:
     """Run a step with the runner registered for its kind."""
     return await STEP_RUNNERS[step.kind](step, ctx)
-

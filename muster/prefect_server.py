@@ -46,11 +46,20 @@ class LocalPrefectServer:
             "DO_NOT_TRACK": "1",
         }
         env.pop("PREFECT_API_URL", None)
-        command = [str(Path(sys.executable).with_name("prefect")), "server", "start",
-                   "--host", "127.0.0.1", "--port", str(self.port), "--ui" if self.ui else "--no-ui"]
+        command = [
+            str(Path(sys.executable).with_name("prefect")),
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--ui" if self.ui else "--no-ui",
+        ]
         log = (self.home / "prefect-server.log").open("ab")
-        self._process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
+        self._process = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
         log.close()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -66,8 +75,10 @@ class LocalPrefectServer:
                 pass
             time.sleep(0.25)
         self.stop()
-        raise MusterError(f"the Prefect server did not become healthy within {timeout_s:.0f} s; "
-                          f"see {self.home / 'prefect-server.log'}")
+        raise MusterError(
+            f"the Prefect server did not become healthy within {timeout_s:.0f} s; "
+            f"see {self.home / 'prefect-server.log'}"
+        )
 
     def stop(self) -> None:
         """Stop the server and everything it started."""

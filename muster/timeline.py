@@ -13,8 +13,16 @@ from incidents import Entry
 
 __all__ = ["print_timeline", "timeline_json"]
 
-_STYLE = {"delivered": "green", "ok": "green", "met": "green", "failed": "red", "missed": "red",
-          "retry": "yellow", "rate_limited": "yellow", "skipped": "dim"}
+_STYLE = {
+    "delivered": "green",
+    "ok": "green",
+    "met": "green",
+    "failed": "red",
+    "missed": "red",
+    "retry": "yellow",
+    "rate_limited": "yellow",
+    "skipped": "dim",
+}
 _DETAIL_KEYS = ("reason", "title", "recipient_name", "level", "grade", "status", "error", "path", "note")
 
 
