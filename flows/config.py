@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from muster.errors import ChannelError, ConfigError, Problem
 from notifications import ChannelConfig, parse_channel_config
+from flows.secrets import SECRET_SCHEMES, SecretReferenceError, resolve_secret
 from playbooks import Source, load_yaml, validate_model
 from responders import Roster
 
@@ -45,7 +46,13 @@ def _channel_configs(
     configs: dict[str, ChannelConfig] = {}
     for index, entry in enumerate(entries):
         loc = (section, index)
-        data = {"type": default_type, **entry} if default_type else entry
+        data = {"type": default_type, **entry} if default_type else dict(entry)
+        for key, value in entry.items():
+            if isinstance(value, str) and value.startswith(SECRET_SCHEMES):
+                try:
+                    data[key] = resolve_secret(value)
+                except SecretReferenceError as exc:
+                    problems.append(source.problem((*loc, key), f"{section}[{index}].{key}: {exc}"))
         try:
             config = parse_channel_config(data)
         except ChannelError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -9,8 +10,8 @@ from typing import Any
 import httpx
 
 from flows.config import RunConfig
-from incidents import ActionLog, EntryKind, Incident, Outcome
-from notifications import Channel, DeliveryResult, Message
+from incidents import ActionLog, EntryKind, Incident, NewEntry, Outcome
+from notifications import Channel, DeliveryResult, Message, Pacer
 from playbooks import Level, Playbook, localize
 
 __all__ = ["ActionLogLedger", "RunContext"]
@@ -29,6 +30,7 @@ class RunContext:
     client: httpx.AsyncClient
     run_id: str
     facts: dict[str, Any] = field(default_factory=dict)
+    pacer: Pacer = field(default_factory=Pacer)  # one per run: concurrent steps share each endpoint's budget
 
     def record(self, kind: EntryKind, **fields: Any) -> None:
         """Append an entry to this incident's action log."""
@@ -66,50 +68,91 @@ class RunContext:
 
 
 class ActionLogLedger:
-    """The delivery ledger over the action log: a message delivered once is never sent again."""
+    """The delivery ledger over the action log: a message delivered once is never sent again.
 
-    def __init__(self, log: ActionLog) -> None:
+    Entries are written in batches (one transaction per ``batch_size`` entries or
+    ``max_delay_s``), so a fan-out to thousands does not pay a commit per attempt;
+    ``flush`` writes the rest and must be called when the delivery is over. A crash
+    can lose the unflushed tail: those messages are sent again on resume with the
+    same delivery key (and so the same ``webhook-id`` or dedup key), which receivers
+    use to drop the repeat.
+    """
+
+    def __init__(self, log: ActionLog, *, batch_size: int = 200, max_delay_s: float = 0.1) -> None:
         self._log = log
+        self._batch_size = batch_size
+        self._max_delay_s = max_delay_s
+        self._pending: list[tuple[str, NewEntry]] = []
+        self._oldest = 0.0
+        self._delivered: set[str] = set()
 
     def already_delivered(self, message: Message) -> bool:
         """Whether the log already shows this delivery key delivered."""
-        return self._log.has_key(message.incident_id, EntryKind.MESSAGE_DELIVERED, message.delivery_key)
+        return message.delivery_key in self._delivered or self._log.has_key(
+            message.incident_id, EntryKind.MESSAGE_DELIVERED, message.delivery_key
+        )
+
+    def flush(self) -> None:
+        """Write every pending entry, in order, one transaction per incident run of entries."""
+        pending, self._pending = self._pending, []
+        start = 0
+        while start < len(pending):
+            incident = pending[start][0]
+            end = start
+            while end < len(pending) and pending[end][0] == incident:
+                end += 1
+            self._log.record_many(incident, [entry for _, entry in pending[start:end]])
+            start = end
+
+    def _add(self, incident_id: str, entry: NewEntry) -> None:
+        now = time.monotonic()
+        if not self._pending:
+            self._oldest = now
+        self._pending.append((incident_id, entry))
+        if len(self._pending) >= self._batch_size or now - self._oldest >= self._max_delay_s:
+            self.flush()
 
     def record_attempt(self, message: Message, attempt: int, result: DeliveryResult, latency_ms: float) -> None:
         """Log one attempt with its outcome and latency."""
-        self._log.record(
+        self._add(
             message.incident_id,
-            EntryKind.MESSAGE_ATTEMPTED,
-            step=message.step_id,
-            recipient=message.recipient_id,
-            channel=message.channel,
-            outcome=Outcome(result.status.value),
-            key=message.delivery_key,
-            detail={
-                "attempt": attempt,
-                "status": result.http_status,
-                "latency_ms": round(latency_ms, 1),
-                "reason": result.reason,
-                "recipient_name": message.recipient_name,
-                "role": message.role,
-            },
+            NewEntry(
+                EntryKind.MESSAGE_ATTEMPTED,
+                step=message.step_id,
+                recipient=message.recipient_id,
+                channel=message.channel,
+                outcome=Outcome(result.status.value),
+                key=message.delivery_key,
+                detail={
+                    "attempt": attempt,
+                    "status": result.http_status,
+                    "latency_ms": round(latency_ms, 1),
+                    "reason": result.reason,
+                    "recipient_name": message.recipient_name,
+                    "role": message.role,
+                },
+            ),
         )
 
     def record_outcome(self, message: Message, result: DeliveryResult, attempts: int) -> None:
         """Log the final outcome of a message: delivered, or failed with the last reason."""
         delivered = result.status.value == Outcome.DELIVERED
-        self._log.record(
+        if delivered:
+            self._delivered.add(message.delivery_key)
+        self._add(
             message.incident_id,
-            EntryKind.MESSAGE_DELIVERED if delivered else EntryKind.MESSAGE_FAILED,
-            step=message.step_id,
-            recipient=message.recipient_id,
-            channel=message.channel,
-            outcome=Outcome.DELIVERED if delivered else Outcome.FAILED,
-            key=message.delivery_key,
-            detail={
-                "attempts": attempts,
-                "reason": result.reason,
-                "recipient_name": message.recipient_name,
-                "role": message.role,
-            },
+            NewEntry(
+                EntryKind.MESSAGE_DELIVERED if delivered else EntryKind.MESSAGE_FAILED,
+                step=message.step_id,
+                recipient=message.recipient_id,
+                channel=message.channel,
+                outcome=Outcome.DELIVERED if delivered else Outcome.FAILED,
+                key=message.delivery_key,
+                detail={
+                    "attempts": attempts,
+                    "reason": result.reason,
+                    "recipient_name": message.recipient_name,
+                    "role": message.role,
+                },
+            ),
         )

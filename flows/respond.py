@@ -163,7 +163,7 @@ def _playbook_for(name: str, options: RunOptions) -> Playbook:
 async def respond(incident: Incident, playbook: str, options: RunOptions) -> RunSummary:
     """Run an emergency plan for an incident: grade, set the level, run the steps, close with a report."""
     plan = _playbook_for(playbook, options)
-    config = load_config(options.config_dir)
+    config = await asyncio.to_thread(load_config, options.config_dir)  # may read Prefect Secret blocks
     log = options.action_log()
     if not log.entries(incident.id):
         report_incident(log, incident, source="flow")

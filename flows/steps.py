@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from flows.context import ActionLogLedger, RunContext
 from incidents import EntryKind, Outcome
-from notifications import DeliveryOutcome, DeliveryStatus, Message, build_channel, deliver
+from notifications import Channel, DeliveryOutcome, DeliveryStatus, Message, build_channel, deliver
 from playbooks import (
     Deadline,
     HttpStep,
@@ -89,7 +89,7 @@ def _compose(
         }
         for key, value in extra.items():
             context[key] = localize(value, language) if isinstance(value, dict) else value
-        contact = person.contacts[0]
+        contact, *others = person.contacts
         messages.append(
             Message(
                 delivery_key=f"{ctx.incident.id}/{step.id}/{person.id}/0",
@@ -105,6 +105,7 @@ def _compose(
                 drill=ctx.incident.drill,
                 role=role,
                 severity=ctx.incident.grade.value,
+                fallbacks=tuple((c.channel, c.address) for c in others),
             )
         )
     return messages, unreachable
@@ -121,8 +122,14 @@ def _tally(outcomes: list[DeliveryOutcome], unreachable: int) -> StepOutcome:
     )
 
 
-async def _send(messages: list[Message], ctx: RunContext) -> list[DeliveryOutcome]:
-    return await deliver(messages, ctx.channels, ledger=ActionLogLedger(ctx.log), client=ctx.client)
+async def _send(
+    messages: list[Message], ctx: RunContext, channels: Mapping[str, Channel] | None = None
+) -> list[DeliveryOutcome]:
+    ledger = ActionLogLedger(ctx.log)
+    try:
+        return await deliver(messages, channels or ctx.channels, ledger=ledger, client=ctx.client, pacer=ctx.pacer)
+    finally:
+        ledger.flush()
 
 
 async def run_notify(step: Step, ctx: RunContext) -> StepOutcome:
@@ -210,9 +217,7 @@ async def run_http(step: Step, ctx: RunContext) -> StepOutcome:
         role="http",
         severity=ctx.incident.grade.value,
     )
-    outcomes = await deliver(
-        [message], {target.name: build_channel(target)}, ledger=ActionLogLedger(ctx.log), client=ctx.client
-    )
+    outcomes = await _send([message], ctx, {target.name: build_channel(target)})
     ok = outcomes[0].result.status is DeliveryStatus.DELIVERED
     ctx.record(
         EntryKind.HTTP_CALLED,

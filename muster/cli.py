@@ -14,6 +14,7 @@ from muster.errors import MusterError
 from muster.settings import Settings, prepare_environment
 
 if TYPE_CHECKING:
+    from flows import RunOptions, RunSummary
     from incidents import ActionLog, Entry
 
 __all__ = ["app", "main"]
@@ -93,7 +94,7 @@ def trigger(
     """Report an incident and run its playbook now; prints the outcome and the report's path."""
     settings = _settings()
     try:
-        from flows import RunOptions, find_playbook, load_config, respond
+        from flows import find_playbook, load_config, respond
         from incidents import open_action_log, report_incident
         from muster.incident_input import build_incident
 
@@ -103,13 +104,7 @@ def trigger(
         incident = build_incident(file=incident_file, sets=set_ or [], default_type=plan.incident_types[0])
         if drill:
             incident = incident.model_copy(update={"drill": True})
-        options = RunOptions(
-            home=str(settings.home.resolve()),
-            config_dir=str(config_dir.resolve()),
-            playbook_dirs=[str(p.resolve()) for p in settings.playbook_dirs()],
-            database=settings.database_url,
-            report_language=settings.report_language,
-        )
+        options = _run_options(settings, config_dir)
         log = open_action_log(options.database or Path(options.home) / "muster.db")
         report_incident(log, incident, source="cli")
         log.close()
@@ -123,6 +118,22 @@ def trigger(
         )
     except MusterError as exc:
         raise _fail(exc) from None
+    _print_summary(summary, as_json)
+
+
+def _run_options(settings: Settings, config_dir: Path) -> RunOptions:
+    from flows import RunOptions
+
+    return RunOptions(
+        home=str(settings.home.resolve()),
+        config_dir=str(config_dir.resolve()),
+        playbook_dirs=[str(p.resolve()) for p in settings.playbook_dirs()],
+        database=settings.database_url,
+        report_language=settings.report_language,
+    )
+
+
+def _print_summary(summary: RunSummary, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(summary.model_dump_json() + "\n")
     else:
@@ -136,6 +147,30 @@ def trigger(
         out.print(f"timeline: muster log {summary.incident_id}    verify: muster verify {summary.incident_id}")
     if summary.failed_steps:
         raise typer.Exit(1)
+
+
+@app.command()
+def resume(
+    incident: Annotated[str, typer.Argument(help="Incident id")],
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the run's outcome")] = False,
+) -> None:
+    """Run an incident's plan again after a crash: what was delivered is not sent twice, nothing is skipped."""
+    settings = _settings()
+    try:
+        from flows import respond
+        from incidents import incident_from_log
+
+        entries = _entries(incident)
+        started = [e for e in entries if e.kind == "run.started"]
+        if not started:
+            raise _fail(f"incident {incident} has no run to resume; use `muster trigger`")
+        playbook = str(started[-1].detail.get("playbook"))
+        options = _run_options(settings, settings.config_dir(config))
+        summary = asyncio.run(respond(incident=incident_from_log(entries), playbook=playbook, options=options))
+    except MusterError as exc:
+        raise _fail(exc) from None
+    _print_summary(summary, as_json)
 
 
 @app.command("log")

@@ -12,10 +12,11 @@ The responder simulator is the subpackage ``notifications.simulator``; test help
 """
 
 from notifications.channel import Channel, RateLimit
-from notifications.config import ChannelConfig
+from notifications.config import ChannelConfig, RateLimitSetting
 from notifications.delivery import DeliveryLedger, DeliveryOutcome, deliver, delivery_client
 from notifications.framing import frame_message
 from notifications.message import DeliveryResult, DeliveryStatus, Message
+from notifications.pacing import Pacer
 from notifications.registry import CHANNEL_TYPES, build_channel, parse_channel_config
 from notifications.signing import StandardWebhooksAuth, sign_standard_webhook, verify_standard_webhook
 
@@ -28,7 +29,9 @@ __all__ = [
     "DeliveryResult",
     "DeliveryStatus",
     "Message",
+    "Pacer",
     "RateLimit",
+    "RateLimitSetting",
     "StandardWebhooksAuth",
     "build_channel",
     "deliver",

@@ -1,10 +1,12 @@
-"""Delivery: fan messages out concurrently, retry with backoff, and record every attempt.
+"""Delivery: fan messages out concurrently, paced, retried, batched, falling back; every attempt recorded.
 
-``deliver`` is the one place that does I/O for every channel. For each message it
-asks the ledger first (a retried or resumed run never sends twice), then attempts
-the channel's request up to ``max_attempts`` times with exponential backoff and
-full jitter, honouring ``Retry-After``, and records each attempt and the outcome.
-Transport errors become RETRY results in ONE place, ``_transport_failure``.
+``deliver`` is the one place that sends for every channel. For each message it asks
+the ledger first (a retried or resumed run never sends twice), groups messages a
+group robot can carry in one request (@-mentioning everyone), waits for room under
+the endpoint's rate limits, attempts up to ``max_attempts`` times within
+``max_elapsed_s`` with exponential backoff and full jitter (honouring
+``Retry-After``), and when a channel fails for good moves on to the recipient's next
+contact point. Transport errors are mapped in ONE place, ``notifications.transport``.
 """
 
 from __future__ import annotations
@@ -13,18 +15,19 @@ import asyncio
 import logging
 import random
 import time
+from collections import defaultdict
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
-import aiohttp
 import httpx
-from httpx_aiohttp import HttpxAiohttpClient
 
 from muster.errors import ChannelError, TemplateError
-from notifications.channel import Channel
+from notifications.channel import Channel, RateLimit
 from notifications.message import DeliveryResult, DeliveryStatus, Message
+from notifications.pacing import Pacer
+from notifications.transport import delivery_client, send_once
 
 __all__ = [
     "BACKOFF_BASE_S",
@@ -40,11 +43,8 @@ BACKOFF_BASE_S = 0.2
 BACKOFF_CAP_S = 5.0
 # A channel that asks for a longer wait fails this delivery now, so the flow can fall back to another channel.
 MAX_RETRY_AFTER_S = 60.0
-_MAX_ANSWER_BYTES = 64 * 1024  # how much of an answer's body is read; the rest is dropped
 _FINAL = frozenset({DeliveryStatus.DELIVERED, DeliveryStatus.FAILED})
 _ALREADY_DELIVERED = DeliveryResult(DeliveryStatus.DELIVERED, "already delivered")
-# What a failing connection may raise; everything else is a bug and propagates.
-_TRANSPORT_ERRORS = (httpx.TransportError, aiohttp.ClientError, TimeoutError, OSError)
 
 _log = logging.getLogger(__name__)
 
@@ -104,33 +104,70 @@ async def deliver(
     backoff_base: float = BACKOFF_BASE_S,
     backoff_cap: float = BACKOFF_CAP_S,
     max_retry_after: float = MAX_RETRY_AFTER_S,
+    pacer: Pacer | None = None,
 ) -> list[DeliveryOutcome]:
     """Deliver every message at most once, at most ``concurrency`` requests in flight; outcomes in input order.
 
     Without ``client`` one shared client on the aiohttp transport is opened and closed here.
     Messages repeating a delivery key of this batch are sent once and reported as duplicates.
+    Pass one ``pacer`` to several calls that share endpoints, so they share the endpoints' budgets.
     Errors of the ledger propagate: a delivery that cannot be recorded must not pass silently.
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, not {concurrency}")
     backoff = _Backoff(backoff_base, backoff_cap, max_retry_after)
     first_of_key: dict[str, int] = {}
-    tasks: dict[int, asyncio.Task[DeliveryOutcome]] = {}
+    for index, message in enumerate(messages):
+        first_of_key.setdefault(message.delivery_key, index)
+    done: dict[str, DeliveryOutcome] = {}
+    fresh = []
+    for index in first_of_key.values():
+        message = messages[index]
+        if ledger.already_delivered(message):
+            done[message.delivery_key] = DeliveryOutcome(message, _ALREADY_DELIVERED, 0, skipped_as_duplicate=True)
+        else:
+            fresh.append(message)
     async with _shared_client(client, concurrency) as http:
-        run = _Run(channels, http, ledger, asyncio.Semaphore(concurrency), backoff)
+        run = _Run(channels, http, ledger, asyncio.Semaphore(concurrency), backoff, pacer or Pacer())
         try:
             async with asyncio.TaskGroup() as group:
-                for index, message in enumerate(messages):
-                    if message.delivery_key not in first_of_key:
-                        first_of_key[message.delivery_key] = index
-                        tasks[index] = group.create_task(run.deliver_one(message))
+                tasks = [group.create_task(run.deliver_unit(unit)) for unit in _units(fresh, channels)]
         except BaseExceptionGroup as failed:
             raise failed.exceptions[0] from failed  # the ledger's own error, not a group to unpack
+    for task in tasks:
+        for outcome in task.result():
+            done[outcome.message.delivery_key] = outcome
     outcomes = []
     for index, message in enumerate(messages):
-        first = tasks[first_of_key[message.delivery_key]].result()
-        outcomes.append(first if index in tasks else _batch_duplicate(message, first))
+        first = done[message.delivery_key]
+        outcomes.append(first if first_of_key[message.delivery_key] == index else _batch_duplicate(message, first))
     return outcomes
+
+
+def _units(messages: Sequence[Message], channels: Mapping[str, Channel]) -> list[list[Message]]:
+    """Messages one request can carry together (same endpoint and text, a batching channel), else one each."""
+    units: list[list[Message]] = []
+    groups: dict[tuple[object, ...], list[Message]] = defaultdict(list)
+    for message in messages:
+        channel = channels.get(message.channel)
+        if channel is None or channel.max_batch <= 1:
+            units.append([message])
+            continue
+        key = (
+            message.channel,
+            channel.pacing_key(message),
+            message.step_id,
+            message.language,
+            message.subject,
+            message.body,
+            message.ack_url,
+            message.drill,
+        )
+        groups[key].append(message)
+    for group in groups.values():
+        size = channels[group[0].channel].max_batch
+        units.extend(group[start : start + size] for start in range(0, len(group), size))
+    return units
 
 
 @asynccontextmanager
@@ -142,18 +179,9 @@ async def _shared_client(client: httpx.AsyncClient | None, concurrency: int) -> 
         yield opened
 
 
-@asynccontextmanager
-async def delivery_client(concurrency: int = 100) -> AsyncIterator[httpx.AsyncClient]:
-    """The HTTP client deliveries share: the aiohttp transport, no pool timeout."""
-    # httpx's own pool managed 82 msg/s under concurrency here, its aiohttp transport 863/s (DESIGN.md).
-    # No pool timeout: the semaphore bounds what waits for a connection.
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    opened: httpx.AsyncClient = HttpxAiohttpClient(limits=limits, timeout=httpx.Timeout(10.0, pool=None))
-    async with opened:
-        yield opened
-
-
 def _batch_duplicate(message: Message, first: DeliveryOutcome) -> DeliveryOutcome:
+    if first.message.delivery_key == message.delivery_key and first.skipped_as_duplicate:
+        return DeliveryOutcome(message, first.result, attempts=0, skipped_as_duplicate=True)
     reason = f"same delivery key as an earlier message in this batch, which ended: {first.result.reason}"
     result = DeliveryResult(first.result.status, reason, first.result.http_status)
     return DeliveryOutcome(message, result, attempts=0, skipped_as_duplicate=True)
@@ -168,107 +196,83 @@ class _Run:
     ledger: DeliveryLedger
     slots: asyncio.Semaphore
     backoff: _Backoff
+    pacer: Pacer
 
-    async def deliver_one(self, message: Message) -> DeliveryOutcome:
-        if self.ledger.already_delivered(message):
-            return DeliveryOutcome(message, _ALREADY_DELIVERED, attempts=0, skipped_as_duplicate=True)
-        attempts = 0
-        channel = self.channels.get(message.channel)
+    async def deliver_unit(self, unit: list[Message]) -> list[DeliveryOutcome]:
+        """Send one unit on its channel; each message that failed for good moves on to its next contact."""
+        attempts, result = await self._on_channel(unit)
+        return list(await asyncio.gather(*(self._conclude(m, attempts, result) for m in unit)))
+
+    async def _conclude(self, message: Message, attempts: int, result: DeliveryResult) -> DeliveryOutcome:
+        final, tried = message, [f"{message.channel}: {result.reason}"]
+        for channel_name, address in message.fallbacks:
+            if result.status is DeliveryStatus.DELIVERED:
+                break
+            final = replace(message, channel=channel_name, address=address)
+            more, result = await self._on_channel([final])
+            attempts += more
+            tried.append(f"{channel_name}: {result.reason}")
+        if len(tried) > 1:
+            verdict = "delivered on" if result.status is DeliveryStatus.DELIVERED else "failed on every contact;"
+            result = replace(result, reason=f"{verdict} {final.channel} after " + " | ".join(tried))
+        self.ledger.record_outcome(final, result, attempts)
+        return DeliveryOutcome(final, result, attempts, skipped_as_duplicate=False)
+
+    async def _on_channel(self, unit: list[Message]) -> tuple[int, DeliveryResult]:
+        channel = self.channels.get(unit[0].channel)
         if channel is None:
             configured = ", ".join(sorted(self.channels)) or "none"
-            result = DeliveryResult(
-                DeliveryStatus.FAILED,
-                f"no channel named {message.channel!r} is configured (configured: {configured}); "
-                "add it to the channel configuration or correct the recipient's contact",
+            reason = (
+                f"no channel named {unit[0].channel!r} is configured (configured: {configured}); "
+                "add it to the channel configuration or correct the recipient's contact"
             )
-        else:
-            try:
-                request = channel.build_request(message)
-            except (ChannelError, TemplateError) as exc:
-                result = DeliveryResult(DeliveryStatus.FAILED, f"could not build the request: {exc}")
-            else:
-                attempts, result = await self._attempt_until_final(message, channel, request)
-        self.ledger.record_outcome(message, result, attempts)
-        return DeliveryOutcome(message, result, attempts, skipped_as_duplicate=False)
+            return 0, DeliveryResult(DeliveryStatus.FAILED, reason)
+        try:
+            request = channel.build_batch_request(unit) if len(unit) > 1 else channel.build_request(unit[0])
+        except (ChannelError, TemplateError) as exc:
+            return 0, DeliveryResult(DeliveryStatus.FAILED, f"could not build the request: {exc}")
+        return await self._attempt_until_final(unit, channel, request)
 
     async def _attempt_until_final(
-        self, message: Message, channel: Channel, request: httpx.Request
+        self, unit: list[Message], channel: Channel, request: httpx.Request
     ) -> tuple[int, DeliveryResult]:
-        """Attempt until delivered, failed for good, or out of attempts; a slot is held only while sending."""
-        max_attempts = channel.config.max_attempts
-        for attempt in range(1, max_attempts + 1):
+        """Attempt until delivered, failed for good, out of attempts or out of time; a slot is held only to send."""
+        config = channel.config
+        limits = (
+            (RateLimit(config.rate_limit.count, config.rate_limit.per_s),)
+            if config.rate_limit
+            else (channel.rate_limits)
+        )
+        endpoint = f"{config.name}:{channel.pacing_key(unit[0])}"
+        started = time.monotonic()
+        result = DeliveryResult(DeliveryStatus.FAILED, "not attempted")
+        for attempt in range(1, config.max_attempts + 1):
+            await self.pacer.acquire(endpoint, limits)
             async with self.slots:
-                started = time.monotonic()
-                result = await _attempt(channel, request, self.http)
-                latency_ms = (time.monotonic() - started) * 1000
-            _log.debug("%s attempt %d: %s (%s)", message.delivery_key, attempt, result.status, result.reason)
-            self.ledger.record_attempt(message, attempt, result, latency_ms)
+                sent = time.monotonic()
+                result = await send_once(channel, request, self.http)
+                latency_ms = (time.monotonic() - sent) * 1000
+            _log.debug("%s attempt %d: %s (%s)", unit[0].delivery_key, attempt, result.status, result.reason)
+            for message in unit:
+                self.ledger.record_attempt(message, attempt, result, latency_ms)
             if result.status in _FINAL:
                 return attempt, result
-            if attempt == max_attempts:
+            if attempt == config.max_attempts:
                 break
-            max_retry_after = self.backoff.max_retry_after
-            if result.retry_after is not None and result.retry_after > max_retry_after:
+            if result.retry_after is not None and result.retry_after > self.backoff.max_retry_after:
                 reason = (
                     f"gave up after {_attempts(attempt)}: {result.reason}; the channel asked to wait "
-                    f"{result.retry_after:g} s, longer than delivery waits ({max_retry_after:g} s)"
+                    f"{result.retry_after:g} s, longer than delivery waits ({self.backoff.max_retry_after:g} s)"
                 )
                 return attempt, DeliveryResult(DeliveryStatus.FAILED, reason, result.http_status)
-            await asyncio.sleep(self.backoff.delay(attempt, result.retry_after))
-        reason = f"gave up after {_attempts(max_attempts)}; last: {result.reason}"
-        return max_attempts, DeliveryResult(DeliveryStatus.FAILED, reason, result.http_status)
+            delay = self.backoff.delay(attempt, result.retry_after)
+            if time.monotonic() - started + delay >= config.max_elapsed_s:
+                reason = f"gave up after {_attempts(attempt)} within {config.max_elapsed_s:g} s; last: {result.reason}"
+                return attempt, DeliveryResult(DeliveryStatus.FAILED, reason, result.http_status)
+            await asyncio.sleep(delay)
+        reason = f"gave up after {_attempts(config.max_attempts)}; last: {result.reason}"
+        return config.max_attempts, DeliveryResult(DeliveryStatus.FAILED, reason, result.http_status)
 
 
 def _attempts(count: int) -> str:
     return "1 attempt" if count == 1 else f"{count} attempts"
-
-
-async def _attempt(channel: Channel, request: httpx.Request, http: httpx.AsyncClient) -> DeliveryResult:
-    timeout_s = channel.config.timeout_s
-    request.extensions["timeout"] = httpx.Timeout(timeout_s, pool=None).as_dict()
-    try:
-        async with asyncio.timeout(timeout_s):
-            response = await _send(http, request, channel.auth())
-    except _TRANSPORT_ERRORS as exc:
-        return _transport_failure(exc, request.url, timeout_s)
-    return channel.parse_response(response)
-
-
-async def _send(http: httpx.AsyncClient, request: httpx.Request, auth: httpx.Auth | None) -> httpx.Response:
-    """Send and read at most ``_MAX_ANSWER_BYTES`` of the answer, so a huge answer cannot exhaust memory."""
-    response = await http.send(request, auth=auth, stream=True)
-    body = bytearray()
-    try:
-        async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) >= _MAX_ANSWER_BYTES:
-                break
-    finally:
-        await response.aclose()
-    dropped = {"content-encoding", "content-length", "transfer-encoding"}  # the body below is decoded and cut
-    headers = [(name, value) for name, value in response.headers.multi_items() if name.lower() not in dropped]
-    content = bytes(body[:_MAX_ANSWER_BYTES])
-    return httpx.Response(response.status_code, headers=headers, content=content, request=request)
-
-
-def _transport_failure(exc: BaseException, url: httpx.URL, timeout_s: float) -> DeliveryResult:
-    """The one mapping of transport errors to results; the reason names the host, never the path or query."""
-    # httpx-aiohttp maps every aiohttp connection error to ConnectTimeout; the original says what happened.
-    cause = exc.__cause__ if isinstance(exc.__cause__, aiohttp.ClientError) else exc
-    origin = f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}"
-    if isinstance(cause, TimeoutError | httpx.TimeoutException):
-        return DeliveryResult(DeliveryStatus.RETRY, f"no answer from {origin} within {timeout_s:g} s")
-    detail = _without_url(str(cause), url) or type(cause).__name__
-    if isinstance(cause, httpx.UnsupportedProtocol | aiohttp.InvalidURL):
-        return DeliveryResult(DeliveryStatus.FAILED, f"the channel url cannot be used: {detail}")
-    if isinstance(cause, httpx.ConnectError | aiohttp.ClientConnectorError | ConnectionRefusedError):
-        return DeliveryResult(DeliveryStatus.RETRY, f"could not connect to {origin}: {detail}")
-    return DeliveryResult(DeliveryStatus.RETRY, f"connection to {origin} failed: {type(cause).__name__}: {detail}")
-
-
-def _without_url(text: str, url: httpx.URL) -> str:
-    """``text`` with the url's path and query cut out: they may hold a channel's token."""
-    for piece in sorted({str(url), url.raw_path.decode("ascii", "replace"), url.path}, key=len, reverse=True):
-        if len(piece) > 1:
-            text = text.replace(piece, "…")
-    return text.strip()

@@ -45,3 +45,5 @@ class Message:
     ack_url: str | None = None
     role: str = ""
     severity: str = ""  # e.g. the incident's grade
+    # The recipient's next contact points, in order: (channel, address); tried when this one fails for good.
+    fallbacks: tuple[tuple[str, str], ...] = ()
