@@ -8,9 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from flows.secrets import SECRET_SCHEMES, SecretReferenceError, resolve_secret
 from muster.errors import ChannelError, ConfigError, Problem
 from notifications import ChannelConfig, parse_channel_config
-from flows.secrets import SECRET_SCHEMES, SecretReferenceError, resolve_secret
 from playbooks import Source, load_yaml, validate_model
 from responders import Roster
 

@@ -15,10 +15,11 @@ from pydantic import BaseModel, Field
 from flows.catalog import find_playbook
 from flows.config import load_config
 from flows.context import RunContext
+from flows.plan_run import PlanRun
 from flows.steps import StepOutcome, run_step_kind
-from incidents import ActionLog, EntryKind, Incident, Outcome, open_action_log, report_incident
+from incidents import ActionLog, EntryKind, Incident, Outcome, incident_from_log, open_action_log, report_incident
 from notifications import build_channel, delivery_client
-from playbooks import PlannedStep, Playbook, localize, plan_steps, response_level
+from playbooks import Playbook, localize, response_level
 from reports import render_incident_report
 
 __all__ = ["RunOptions", "RunSummary", "respond"]
@@ -117,44 +118,6 @@ async def close_incident(ctx: RunContext, options: RunOptions) -> tuple[str, str
     return str(rendered.path), rendered.sha256
 
 
-async def _run_steps(planned: list[PlannedStep], ctx: RunContext) -> dict[str, StepOutcome | BaseException]:
-    """Start each step once its needs are done; independent steps run concurrently."""
-    results: dict[str, StepOutcome | BaseException] = {}
-    started: dict[str, asyncio.Task[None]] = {}
-    runnable = {p.step.id for p in planned if p.skip_reason is None}
-
-    async def run_when_ready(step_id: str, needs: list[str]) -> None:
-        await asyncio.gather(*(started[n] for n in needs if n in started))
-        unfinished = [n for n in needs if isinstance(results.get(n), BaseException)]
-        if unfinished:
-            ctx.record(EntryKind.NOTE, step=step_id, detail={"note": f"runs although {', '.join(unfinished)} failed"})
-        try:
-            results[step_id] = await run_step(step_id, quote(ctx))  # type: ignore[call-overload]
-        except Exception as exc:  # the step's failure is recorded, and the plan goes on
-            results[step_id] = exc
-            ctx.record(EntryKind.STEP_FAILED, step=step_id, outcome=Outcome.FAILED, detail={"error": str(exc)})
-
-    for step_id in _topological(planned):
-        if step_id in runnable:
-            needs = list(ctx.playbook.step(step_id).needs)
-            started[step_id] = asyncio.create_task(run_when_ready(step_id, needs))
-    await asyncio.gather(*started.values())
-    return results
-
-
-def _topological(planned: list[PlannedStep]) -> list[str]:
-    order: list[str] = []
-    pending = {p.step.id: list(p.step.needs) for p in planned}
-    while pending:
-        ready = [s for s, needs in pending.items() if all(n in order for n in needs)]
-        if not ready:
-            raise ValueError(f"steps form a cycle: {', '.join(pending)}")
-        for step_id in ready:
-            order.append(step_id)
-            del pending[step_id]
-    return order
-
-
 def _playbook_for(name: str, options: RunOptions) -> Playbook:
     return find_playbook(name, [Path(d) for d in options.playbook_dirs])
 
@@ -165,8 +128,11 @@ async def respond(incident: Incident, playbook: str, options: RunOptions) -> Run
     plan = _playbook_for(playbook, options)
     config = await asyncio.to_thread(load_config, options.config_dir)  # may read Prefect Secret blocks
     log = options.action_log()
-    if not log.entries(incident.id):
+    entries = log.entries(incident.id)
+    if not entries:
         report_incident(log, incident, source="flow")
+    else:  # resumed, or updated since it was reported: run on the facts as the log knows them
+        incident = incident_from_log(entries)
     run_id = str(flow_run.id or "local")
     facts = incident.facts()
     level = response_level(plan, facts)
@@ -197,16 +163,12 @@ async def respond(incident: Incident, playbook: str, options: RunOptions) -> Run
             EntryKind.LEVEL_SET,
             detail={"level": level.id, "name": localize(level.name, "zh"), "name_en": localize(level.name, "en")},
         )
-        planned = plan_steps(plan, facts, level, "zh")
-        for item, in_english in zip(planned, plan_steps(plan, facts, level, "en"), strict=True):
-            if item.skip_reason is not None:
-                ctx.record(
-                    EntryKind.STEP_SKIPPED,
-                    step=item.step.id,
-                    outcome=Outcome.SKIPPED,
-                    detail={"reason": item.skip_reason, "reason_en": in_english.skip_reason},
-                )
-        results = await _run_steps(planned, ctx)
+        plan_run = PlanRun(ctx, lambda step_id: run_step(step_id, quote(ctx)))  # type: ignore[call-overload]
+        plan_run.start()
+        results = await plan_run.follow()
+        for step_id, result in results.items():
+            if isinstance(result, BaseException):
+                ctx.record(EntryKind.STEP_FAILED, step=step_id, outcome=Outcome.FAILED, detail={"error": str(result)})
         outcomes = [r for r in results.values() if isinstance(r, StepOutcome)]
         failed_steps = sorted(s for s, r in results.items() if isinstance(r, BaseException))
         totals = {
@@ -226,11 +188,11 @@ async def respond(incident: Incident, playbook: str, options: RunOptions) -> Run
         incident_id=incident.id,
         run_id=run_id,
         playbook=plan.id,
-        grade=incident.grade.value,
-        level=level.id,
+        grade=ctx.incident.grade.value,
+        level=ctx.level.id,
         report=report_path,
         report_sha256=report_sha,
-        skipped_steps=[p.step.id for p in planned if p.skip_reason is not None],
+        skipped_steps=sorted(plan_run.skipped),
         failed_steps=failed_steps,
         status=status,
         **totals,

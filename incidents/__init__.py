@@ -14,9 +14,18 @@ from incidents.log import (
 )
 from incidents.model import Grade, Incident, new_incident_id
 from incidents.sqlite_log import SQLiteActionLog
-from incidents.store import incident_from_log, open_action_log, report_incident
+from incidents.store import (
+    CASUALTY_FIELDS,
+    close_incident,
+    incident_from_log,
+    open_action_log,
+    report_incident,
+    supplementary_window,
+    update_incident,
+)
 
 __all__ = [
+    "CASUALTY_FIELDS",
     "GENESIS_HASH",
     "GRADE_THRESHOLDS",
     "ActionLog",
@@ -28,11 +37,14 @@ __all__ = [
     "NewEntry",
     "Outcome",
     "SQLiteActionLog",
+    "close_incident",
     "format_time",
     "grade_incident",
     "incident_from_log",
     "new_incident_id",
     "open_action_log",
     "report_incident",
+    "supplementary_window",
+    "update_incident",
     "verify_chain",
 ]

@@ -40,6 +40,9 @@ class EntryKind(StrEnum):
     INCIDENT_REPORTED = "incident.reported"
     INCIDENT_UPDATED = "incident.updated"
     INCIDENT_GRADED = "incident.graded"
+    INCIDENT_REPEATED = "incident.repeated"
+    INCIDENT_CLOSED = "incident.closed"
+    SUPPLEMENTARY_REPORT = "report.supplementary"
     RUN_STARTED = "run.started"
     RUN_FINISHED = "run.finished"
     LEVEL_SET = "level.set"
@@ -232,6 +235,14 @@ class ActionLog(Protocol):
 
     def verify(self, incident_id: str) -> int:
         """Verify an incident's chain against the head the store recorded; raise ChainBroken if broken."""
+        ...
+
+    def latest(self, incident_id: str, kinds: Iterable[EntryKind]) -> Entry | None:
+        """The newest entry of one of ``kinds`` (how a running plan notices updates), or None."""
+        ...
+
+    def find_key(self, kind: EntryKind, key: str) -> list[Entry]:
+        """Every entry of ``kind`` with ``key``, across incidents, newest first (dedup keys at intake)."""
         ...
 
     def incidents(self) -> list[IncidentSummary]:

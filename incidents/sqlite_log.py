@@ -48,11 +48,16 @@ CREATE TABLE IF NOT EXISTS heads (
     hash        TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entries_key ON entries (incident_id, kind, key) WHERE key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entries_kind_key ON entries (kind, key) WHERE key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entries_kind ON entries (incident_id, kind, seq);
 CREATE TRIGGER IF NOT EXISTS entries_no_update BEFORE UPDATE ON entries
 BEGIN SELECT RAISE(ABORT, 'the action log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS entries_no_delete BEFORE DELETE ON entries
 BEGIN SELECT RAISE(ABORT, 'the action log is append-only'); END;
 """
+
+
+_COLUMNS = "incident_id, seq, at, kind, step, recipient, channel, outcome, key, detail, prev_hash, hash"
 
 
 def _now_ms() -> datetime:
@@ -186,8 +191,7 @@ class SQLiteActionLog:
         """Every entry of an incident, in sequence order."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT incident_id, seq, at, kind, step, recipient, channel, outcome, key, detail, prev_hash, hash "
-                "FROM entries WHERE incident_id = ? ORDER BY seq",
+                f"SELECT {_COLUMNS} FROM entries WHERE incident_id = ? ORDER BY seq",
                 (incident_id,),
             ).fetchall()
         return [self._entry(row) for row in rows]
@@ -216,6 +220,26 @@ class SQLiteActionLog:
                 (incident_id, EntryKind(kind).value, key),
             ).fetchone()
         return row is not None
+
+    def latest(self, incident_id: str, kinds: Iterable[EntryKind]) -> Entry | None:
+        """The newest entry of one of ``kinds``, or None."""
+        wanted = [EntryKind(k).value for k in kinds]
+        marks = ",".join("?" * len(wanted))
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_COLUMNS} FROM entries WHERE incident_id = ? AND kind IN ({marks}) ORDER BY seq DESC LIMIT 1",
+                (incident_id, *wanted),
+            ).fetchone()
+        return self._entry(row) if row else None
+
+    def find_key(self, kind: EntryKind, key: str) -> list[Entry]:
+        """Every entry of ``kind`` with ``key``, across incidents, newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM entries WHERE kind = ? AND key = ? ORDER BY at DESC",
+                (EntryKind(kind).value, key),
+            ).fetchall()
+        return [self._entry(row) for row in rows]
 
     def verify(self, incident_id: str) -> int:
         """Verify an incident's chain against the head recorded with its last append."""

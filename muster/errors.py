@@ -10,6 +10,7 @@ could not be delivered, a step that was skipped) are values, not exceptions.
     ├── ConditionError              a `when` expression cannot be parsed or evaluated
     ├── TemplateError               a message template cannot be rendered
     ├── IncidentError               an incident's fields are missing or wrong
+    │   └── IntakeError             an intake payload (PagerDuty, Alertmanager, CAP, JSON) is not acceptable
     ├── ChannelError                a channel is unknown, misconfigured or failed to load
     ├── ActionLogError              the action log cannot be read or written
     │   └── ChainBroken             the hash chain of an incident does not verify
@@ -31,6 +32,7 @@ __all__ = [
     "ConditionError",
     "ConfigError",
     "IncidentError",
+    "IntakeError",
     "MusterError",
     "PlaybookError",
     "Problem",
@@ -82,6 +84,17 @@ class TemplateError(MusterError):
 
 class IncidentError(MusterError):
     """An incident is missing a field or has a wrong value."""
+
+
+class IntakeError(IncidentError):
+    """An intake payload cannot be accepted; ``problems`` holds (field path, message) pairs."""
+
+    def __init__(self, problems: Sequence[tuple[str, str]] | str) -> None:
+        if isinstance(problems, str):
+            self.problems: tuple[tuple[str, str], ...] = (("", problems),)
+        else:
+            self.problems = tuple(problems)
+        super().__init__("; ".join(f"{path}: {message}" if path else message for path, message in self.problems))
 
 
 class ChannelError(MusterError):

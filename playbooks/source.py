@@ -57,7 +57,7 @@ class Source:
         node: Any = self.data
         real: Loc = ()
         for part in loc:
-            if isinstance(node, Mapping) and part in node:
+            if isinstance(node, Mapping) and part in node:  # noqa: SIM114 (separate for mypy narrowing)
                 node, real = node[part], (*real, part)
             elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
                 node, real = node[part], (*real, part)
