@@ -3,7 +3,10 @@
 from flows.catalog import all_playbooks, find_playbook
 from flows.config import ChannelsFile, RunConfig, load_config
 from flows.prefect_api import prefect_api
+from flows.readiness import readiness_problems
 from flows.respond import RunOptions, RunSummary, respond
+from flows.secrets import resolve_secret
+from flows.summary import run_finished, summary_from_log
 
 __all__ = [
     "ChannelsFile",
@@ -14,5 +17,9 @@ __all__ = [
     "find_playbook",
     "load_config",
     "prefect_api",
+    "readiness_problems",
+    "resolve_secret",
     "respond",
+    "run_finished",
+    "summary_from_log",
 ]

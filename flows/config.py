@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from flows.secrets import SECRET_SCHEMES, SecretReferenceError, resolve_secret
 from muster.errors import ChannelError, ConfigError, Problem
-from notifications import ChannelConfig, parse_channel_config
+from notifications import ChannelConfig, build_channel, parse_channel_config
 from playbooks import Source, load_yaml, validate_model
 from responders import Roster
 
@@ -71,6 +71,11 @@ def _channel_configs(
                     )
                 )
             continue
+        try:
+            build_channel(config)  # url and secret are checked here, not when the first message is due
+        except ChannelError as exc:
+            problems.append(source.problem(loc, f"{section}[{index}]: {exc}"))
+            continue
         if config.name in configs:
             problems.append(source.problem((*loc, "name"), f"duplicate name {config.name!r} in {section}"))
         configs[config.name] = config
@@ -98,11 +103,13 @@ def load_config(directory: Path | str) -> RunConfig:
         channels = _channel_configs(channels_source, "channels", channels_file.channels, problems)
         targets = _channel_configs(channels_source, "http_targets", channels_file.http_targets, problems, "http")
     if roster is not None and channels_file is not None:
+        # A channel that is declared but wrong already has its problem; its contacts get none more.
+        declared = list(dict.fromkeys(str(entry.get("name")) for entry in channels_file.channels))
         for p_index, person in enumerate(roster.people):
             for c_index, contact in enumerate(person.contacts):
-                if contact.channel not in channels:
+                if contact.channel not in declared:
                     loc = ("people", p_index, "contacts", c_index, "channel")
-                    known = ", ".join(channels) or "(none)"
+                    known = ", ".join(declared) or "(none)"
                     problems.append(
                         roster_source.problem(loc, f"unknown channel {contact.channel!r}; channels.yaml has {known}")
                     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -72,6 +73,8 @@ class ActionLogLedger:
 
     Entries are written in batches (one transaction per ``batch_size`` entries or
     ``max_delay_s``), so a fan-out to thousands does not pay a commit per attempt;
+    on an event loop a timer writes a batch ``max_delay_s`` after its first entry even
+    when no further entry comes (delivery waiting for a pacing window or a backoff).
     ``flush`` writes the rest and must be called when the delivery is over. A crash
     can lose the unflushed tail: those messages are sent again on resume with the
     same delivery key (and so the same ``webhook-id`` or dedup key), which receivers
@@ -85,6 +88,8 @@ class ActionLogLedger:
         self._pending: list[tuple[str, NewEntry]] = []
         self._oldest = 0.0
         self._delivered: set[str] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_error: Exception | None = None  # a timed write that failed, raised by the next call
 
     def already_delivered(self, message: Message) -> bool:
         """Whether the log already shows this delivery key delivered."""
@@ -94,6 +99,10 @@ class ActionLogLedger:
 
     def flush(self) -> None:
         """Write every pending entry, in order, one transaction per incident run of entries."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._raise_timer_error()
         pending, self._pending = self._pending, []
         start = 0
         while start < len(pending):
@@ -105,12 +114,33 @@ class ActionLogLedger:
             start = end
 
     def _add(self, incident_id: str, entry: NewEntry) -> None:
+        self._raise_timer_error()
         now = time.monotonic()
         if not self._pending:
             self._oldest = now
+            self._flush_later()
         self._pending.append((incident_id, entry))
         if len(self._pending) >= self._batch_size or now - self._oldest >= self._max_delay_s:
             self.flush()
+
+    def _flush_later(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no event loop: the next entry or flush() writes the batch
+        self._timer = loop.call_later(self._max_delay_s, self._flush_on_time)
+
+    def _flush_on_time(self) -> None:
+        self._timer = None
+        try:
+            self.flush()
+        except Exception as exc:  # nobody awaits a timer: the next record or flush raises it
+            self._timer_error = exc
+
+    def _raise_timer_error(self) -> None:
+        error, self._timer_error = self._timer_error, None
+        if error is not None:
+            raise error
 
     def record_attempt(self, message: Message, attempt: int, result: DeliveryResult, latency_ms: float) -> None:
         """Log one attempt with its outcome and latency."""

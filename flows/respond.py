@@ -84,10 +84,12 @@ async def run_step(step_id: str, ctx: RunContext) -> StepOutcome:
 
 
 @task(name="close", cache_policy=NO_CACHE)
-async def close_incident(ctx: RunContext, options: RunOptions) -> tuple[str, str]:
+async def close_run(ctx: RunContext, options: RunOptions) -> tuple[str, str]:
     """Render the PDF report from the action log, store it, and chain its hash into the log."""
-    output = Path(options.home) / "reports" / f"{ctx.incident.id}.pdf"
     entries = ctx.log.entries(ctx.incident.id)
+    earlier = sum(e.kind == EntryKind.REPORT_GENERATED for e in entries)  # a resumed or widened run: keep both
+    name = f"{ctx.incident.id}.pdf" if not earlier else f"{ctx.incident.id}-{earlier + 1}.pdf"
+    output = Path(options.home) / "reports" / name
     rendered = await asyncio.to_thread(
         render_incident_report,
         incident=ctx.incident,
@@ -163,12 +165,22 @@ async def respond(incident: Incident, playbook: str, options: RunOptions) -> Run
             EntryKind.LEVEL_SET,
             detail={"level": level.id, "name": localize(level.name, "zh"), "name_en": localize(level.name, "en")},
         )
-        plan_run = PlanRun(ctx, lambda step_id: run_step(step_id, quote(ctx)))  # type: ignore[call-overload]
+
+        async def run(step_id: str) -> StepOutcome:
+            try:
+                return await run_step(step_id, quote(ctx))  # type: ignore[call-overload,no-any-return]
+            except Exception as exc:  # recorded the moment it happens; the plan goes on
+                ctx.record(
+                    EntryKind.STEP_FAILED,
+                    step=step_id,
+                    outcome=Outcome.FAILED,
+                    detail={"error": f"{type(exc).__name__}: {exc}"},
+                )
+                raise
+
+        plan_run = PlanRun(ctx, run)
         plan_run.start()
         results = await plan_run.follow()
-        for step_id, result in results.items():
-            if isinstance(result, BaseException):
-                ctx.record(EntryKind.STEP_FAILED, step=step_id, outcome=Outcome.FAILED, detail={"error": str(result)})
         outcomes = [r for r in results.values() if isinstance(r, StepOutcome)]
         failed_steps = sorted(s for s, r in results.items() if isinstance(r, BaseException))
         totals = {
@@ -183,7 +195,7 @@ async def respond(incident: Incident, playbook: str, options: RunOptions) -> Run
             outcome=Outcome.OK if not failed_steps else Outcome.FAILED,
             detail={"status": status, "failed_steps": failed_steps, **totals},
         )
-        report_path, report_sha = await close_incident(quote(ctx), options)  # type: ignore[call-overload]
+        report_path, report_sha = await close_run(quote(ctx), options)  # type: ignore[call-overload]
     return RunSummary(
         incident_id=incident.id,
         run_id=run_id,

@@ -145,12 +145,15 @@ async def run_task(step: Step, ctx: RunContext) -> StepOutcome:
     due = _deadline_at(step.deadline, ctx) if step.deadline else None
     messages, unreachable = _compose(step, ctx, {"deadline": ctx.local_time(due) if due else None})
     outcome = _tally(await _send(messages, ctx), unreachable)
-    ctx.record(
-        EntryKind.TASK_ASSIGNED,
-        step=step.id,
-        outcome=Outcome.OK if outcome.delivered else Outcome.FAILED,
-        detail={"assignees": [m.recipient_id for m in messages], "deadline": due.isoformat() if due else None},
-    )
+    key = f"{ctx.incident.id}/{step.id}/assigned"
+    if not ctx.log.has_key(ctx.incident.id, EntryKind.TASK_ASSIGNED, key):  # a resumed run assigned it already
+        ctx.record(
+            EntryKind.TASK_ASSIGNED,
+            step=step.id,
+            outcome=Outcome.OK if outcome.delivered + outcome.duplicates else Outcome.FAILED,
+            key=key,
+            detail={"assignees": [m.recipient_id for m in messages], "deadline": due.isoformat() if due else None},
+        )
     return outcome
 
 
@@ -162,17 +165,24 @@ async def run_report(step: Step, ctx: RunContext) -> StepOutcome:
     messages, unreachable = _compose(step, ctx, extra)
     outcomes = await _send(messages, ctx)
     outcome = _tally(outcomes, unreachable)
-    now = datetime.now(UTC)
-    delivered = any(o.result.status is DeliveryStatus.DELIVERED for o in outcomes)
-    met = delivered and now <= due
-    reason = "delivered in time" if met else ("delivered after the deadline" if delivered else "not delivered")
+    key = f"{ctx.incident.id}/{step.id}/deadline"
+    if any(ctx.log.has_key(ctx.incident.id, kind, key) for kind in (EntryKind.DEADLINE_MET, EntryKind.DEADLINE_MISSED)):
+        return outcome  # judged by the run that sent it
+    # When the report was first delivered: in this run, or (resumed) in one before it.
+    delivered_at = [
+        e.at for e in ctx.log.entries(ctx.incident.id) if e.kind == EntryKind.MESSAGE_DELIVERED and e.step == step.id
+    ]
+    at = min(delivered_at) if delivered_at else datetime.now(UTC)
+    met = bool(delivered_at) and at <= due
+    reason = "delivered in time" if met else ("delivered after the deadline" if delivered_at else "not delivered")
     ctx.record(
         EntryKind.DEADLINE_MET if met else EntryKind.DEADLINE_MISSED,
         step=step.id,
         outcome=Outcome.MET if met else Outcome.MISSED,
+        key=key,
         detail={
             "deadline": due.isoformat(),
-            "at": now.isoformat(),
+            "at": at.isoformat(),
             "within": format_duration(step.deadline.within),
             "from": step.deadline.from_,
             "report_to": localize(step.report_to, "zh"),

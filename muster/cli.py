@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
-from muster.errors import MusterError
+from muster.errors import IncidentError, MusterError
 from muster.settings import Settings, prepare_environment
 
 if TYPE_CHECKING:
@@ -30,18 +32,26 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="Folder with roster.yaml and channels.yaml [env: MUSTER_CONFIG]")
+    Path | None,
+    typer.Option(
+        "--config", envvar="MUSTER_CONFIG", show_envvar=True, help="Folder with roster.yaml and channels.yaml"
+    ),
 ]
 
 
 def _settings() -> Settings:
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"MUSTER_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        raise _fail(f"bad setting: {problems}") from None
     prepare_environment(settings)
     return settings
 
 
 def _fail(error: MusterError | str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/] {error}" if "\n" not in str(error) else f"[red]error:[/]\n{error}", markup=True)
+    text = escape(str(error))  # paths and values in the message are not Rich markup
+    err.print(f"[red]error:[/] {text}" if "\n" not in text else f"[red]error:[/]\n{text}", markup=True)
     return typer.Exit(code)
 
 
@@ -50,28 +60,34 @@ def validate(
     paths: Annotated[list[Path] | None, typer.Argument(help="Playbook files or folders; default: all known")] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Check playbooks (and a config directory) and report every problem as path:line:col."""
-    from flows import load_config
-    from playbooks import library_paths, load_playbooks, playbook_paths
+    """Check playbooks (and a config directory) and report every problem as path:line:col.
+
+    With a config (--config, MUSTER_CONFIG, or the default), it also checks that every role the
+    plans name is held by someone reachable and every http target is configured.
+    """
+    from flows import load_config, readiness_problems
+    from playbooks import Playbook, library_paths, load_playbooks, playbook_paths
 
     settings = _settings()
-    files = playbook_paths(paths) if paths else library_paths() + playbook_paths(settings.playbook_dirs())
+    # The library, then the operator's folders (an operator's plan may replace a library plan of the same id).
+    groups = [playbook_paths(paths)] if paths else [library_paths(), playbook_paths(settings.playbook_dirs())]
     problems: list[str] = []
-    count = 0
-    try:
-        count = len(load_playbooks(files))
-    except MusterError as exc:
-        problems.append(str(exc))
+    plans: dict[str, Playbook] = {}
+    for files in groups:
+        try:
+            plans |= load_playbooks(files)
+        except MusterError as exc:
+            problems.append(str(exc))
     if config is not None or paths is None:
         try:
-            load_config(settings.config_dir(config))
+            problems += readiness_problems(plans.values(), load_config(settings.config_dir(config)))
         except MusterError as exc:
             problems.append(str(exc))
     if problems:
         err.print("\n".join(problems), markup=False)
         err.print(f"[red]{sum(p.count(chr(10)) + 1 for p in problems)} problem(s)[/]")
         raise typer.Exit(1)
-    out.print(f"ok: {count} playbook(s) valid")
+    out.print(f"ok: {len(plans)} playbook(s) valid")
 
 
 @app.command()
@@ -90,12 +106,18 @@ def trigger(
     config: ConfigOption = None,
     drill: Annotated[bool, typer.Option("--drill", help="Run as a drill: messages marked 【演练】/[DRILL]")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the run's outcome")] = False,
+    local: Annotated[bool, typer.Option("--local", help="Run here even if `muster serve` is up")] = False,
 ) -> None:
-    """Report an incident and run its playbook now; prints the outcome and the report's path."""
+    """Report an incident and run its playbook now; prints the outcome and the report's path.
+
+    When `muster serve` runs on this data directory the incident is handed to it (the plan starts
+    at once in the warm service); otherwise the plan runs in this process.
+    """
     settings = _settings()
     try:
         from flows import find_playbook, load_config, respond
         from incidents import open_action_log, report_incident
+        from muster.handoff import hand_off, running_service, wait_for_run
         from muster.incident_input import build_incident
 
         plan = find_playbook(playbook, settings.playbook_dirs())
@@ -104,7 +126,20 @@ def trigger(
         incident = build_incident(file=incident_file, sets=set_ or [], default_type=plan.incident_types[0])
         if drill:
             incident = incident.model_copy(update={"drill": True})
+        if incident.type not in plan.incident_types:
+            raise IncidentError(
+                f"incident type {incident.type!r} is not one {plan.id} handles; "
+                f"it handles {', '.join(plan.incident_types)} (set it with --set type=...)"
+            )
         options = _run_options(settings, config_dir)
+        by_path = "/" in playbook or playbook.endswith((".yaml", ".yml"))
+        service = None if local or by_path else running_service(settings.home.resolve())
+        if service is not None:
+            incident_id = hand_off(*service, plan.id, incident)
+            if not as_json:
+                out.print(f"incident [bold]{incident_id}[/] handed to the service at {service[0]}; following it …")
+            _print_summary(wait_for_run(options.database or Path(options.home) / "muster.db", incident_id), as_json)
+            return
         log = open_action_log(options.database or Path(options.home) / "muster.db")
         report_incident(log, incident, source="cli")
         log.close()
@@ -114,7 +149,7 @@ def trigger(
                 f"(grade {incident.grade.zh} / {incident.grade.en}); running {plan.id} …"
             )
         summary = asyncio.run(
-            respond(incident=incident, playbook=plan.id if "/" not in playbook else playbook, options=options)
+            respond(incident=incident, playbook=str(Path(playbook).resolve()) if by_path else plan.id, options=options)
         )
     except MusterError as exc:
         raise _fail(exc) from None
@@ -124,6 +159,7 @@ def trigger(
 def _run_options(settings: Settings, config_dir: Path) -> RunOptions:
     from flows import RunOptions
 
+    (settings.home / "prefect").mkdir(parents=True, exist_ok=True)  # runs need Prefect's home; reading does not
     return RunOptions(
         home=str(settings.home.resolve()),
         config_dir=str(config_dir.resolve()),
@@ -180,8 +216,14 @@ def log_(
     zone: Annotated[str, typer.Option("--tz", help="Time zone for times shown")] = "Asia/Shanghai",
 ) -> None:
     """Print an incident's action log: everything that happened, in order."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     from muster.timeline import print_timeline, timeline_json
 
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _fail(f"unknown time zone {zone!r} for --tz; use an IANA name like Asia/Shanghai or UTC") from None
     entries = _entries(incident)
     if as_json:
         sys.stdout.write(timeline_json(entries) + "\n")
@@ -263,6 +305,36 @@ def simulator(
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8080,
+    config: ConfigOption = None,
+    prefect_port: Annotated[
+        int | None, typer.Option(help="Port of the local Prefect server (default: a free one)")
+    ] = None,
+    grace: Annotated[float, typer.Option(help="Seconds runs may take to finish on shutdown")] = 30.0,
+) -> None:
+    """Run the service: intake (JSON, PagerDuty v2, Alertmanager, CAP), plans started at once, /docs for the API.
+
+    Without PREFECT_API_URL it starts a local Prefect server on SQLite under MUSTER_HOME.
+    Runs still going at shutdown are resumed on the next start.
+    """
+    from muster.service import serve as run_service
+
+    settings = _settings()
+    try:
+        run_service(
+            options=_run_options(settings, settings.config_dir(config)),
+            host=host,
+            port=port,
+            prefect_port=prefect_port,
+            shutdown_grace_s=grace,
+        )
+    except MusterError as exc:
+        raise _fail(exc) from None
+
+
+@app.command()
 def demo() -> None:
     """Start a local Prefect server and the simulator, trigger gas-explosion, print where to look."""
     from muster.demo import run_demo
@@ -277,11 +349,20 @@ def demo() -> None:
 def _open_log(settings: Settings) -> ActionLog:
     from incidents import open_action_log
 
-    return open_action_log(settings.database_url or settings.home / "muster.db")
+    try:
+        return open_action_log(settings.database_url or settings.home / "muster.db")
+    except MusterError as exc:
+        raise _fail(exc) from None
 
 
 def _entries(incident: str) -> list[Entry]:
-    log = _open_log(_settings())
+    settings = _settings()
+    if settings.database_url is None and not (settings.home / "muster.db").is_file():
+        raise _fail(
+            f"no incident {incident!r} in the action log: there is no log at {settings.home / 'muster.db'} yet "
+            "(is MUSTER_HOME right? `muster incidents` lists what a log holds)"
+        )
+    log = _open_log(settings)
     entries = log.entries(incident)
     if not entries:
         raise _fail(f"no incident {incident!r} in the action log; `muster incidents` lists them")

@@ -1,4 +1,4 @@
-"""The action log for the terminal: a timeline table, or JSON lines."""
+"""The action log for the terminal: a timeline table, or one JSON array."""
 
 from __future__ import annotations
 

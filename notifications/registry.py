@@ -21,6 +21,10 @@ __all__ = ["CHANNEL_TYPES", "build_channel", "parse_channel_config"]
 _CHANNEL_MODULES: Mapping[str, str] = {
     "webhook": "notifications.channels.webhook:WebhookChannel",
     "http": "notifications.channels.http:HttpTargetChannel",
+    "dingtalk": "notifications.channels.dingtalk:DingTalkChannel",
+    "wecom": "notifications.channels.wecom:WeComChannel",
+    "feishu": "notifications.channels.feishu:FeishuChannel",
+    "aliyun_sms": "notifications.channels.aliyun_sms:AliyunSmsChannel",
 }
 
 

@@ -12,7 +12,7 @@ from muster.errors import ConditionError, ConfigError, PlaybookError, Problem
 from playbooks.conditions import parse_condition
 from playbooks.model import Playbook
 from playbooks.source import Loc, Source, load_yaml, validate_model
-from playbooks.templates import check_template
+from playbooks.templates import HTTP_BODY_NAMES, TEMPLATE_NAMES, check_template
 
 __all__ = ["library_paths", "load_playbook", "load_playbooks", "playbook_paths"]
 
@@ -159,7 +159,8 @@ def _check_templates(source: Source, loc: Loc, step: Mapping[str, Any]) -> list[
             if not isinstance(text, str):
                 continue
             where = (*loc, field) if key is None else (*loc, field, key)
-            problems.extend(source.problem(where, message) for message in check_template(text))
+            names = HTTP_BODY_NAMES if field == "body" else TEMPLATE_NAMES
+            problems.extend(source.problem(where, message) for message in check_template(text, names))
     return problems
 
 

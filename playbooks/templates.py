@@ -8,13 +8,14 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes, pass_context
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from muster.errors import TemplateError
 from playbooks.conditions import FACT_NAMES
 
-__all__ = ["TEMPLATE_NAMES", "check_template", "render_template", "template_environment"]
+__all__ = ["HTTP_BODY_NAMES", "TEMPLATE_NAMES", "check_template", "render_template", "template_environment"]
 
 # What a plan's message template may use, and the attributes each offers.
 TEMPLATE_NAMES: Mapping[str, frozenset[str] | None] = {
@@ -33,7 +34,10 @@ TEMPLATE_NAMES: Mapping[str, frozenset[str] | None] = {
 }
 
 
-def _localtime(value: datetime | str, zone: str = "Asia/Shanghai", fmt: str = "%Y-%m-%d %H:%M") -> str:
+@pass_context
+def _localtime(context: Context, value: datetime | str, zone: str | None = None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A time in ``zone`` (default: the plan's ``timezone``), with the zone named."""
+    zone = zone or str(context.get("timezone") or "Asia/Shanghai")
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     return f"{moment.astimezone(ZoneInfo(zone)).strftime(fmt)} ({zone})"
 
@@ -51,7 +55,13 @@ def template_environment() -> ImmutableSandboxedEnvironment:
     return env
 
 
-def check_template(source: str) -> list[str]:
+# An http step's body is rendered once for the whole step: no recipient, deadline or authority.
+HTTP_BODY_NAMES: Mapping[str, frozenset[str] | None] = {
+    name: attrs for name, attrs in TEMPLATE_NAMES.items() if name not in ("recipient", "deadline", "report_to")
+}
+
+
+def check_template(source: str, names: Mapping[str, frozenset[str] | None] = TEMPLATE_NAMES) -> list[str]:
     """Every problem in a template: syntax, unknown variables, unknown attributes."""
     env = template_environment()
     try:
@@ -61,8 +71,8 @@ def check_template(source: str) -> list[str]:
         return [f"template syntax error on its line {exc.lineno}: {exc.message}"]
     problems = []
     for name in sorted(meta.find_undeclared_variables(tree)):
-        if name not in TEMPLATE_NAMES:
-            problems.append(f"template variable {name!r} does not exist; use one of {', '.join(TEMPLATE_NAMES)}")
+        if name not in names:
+            problems.append(f"template variable {name!r} does not exist here; use one of {', '.join(names)}")
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
         attribute: object
         if isinstance(node, nodes.Getattr):
@@ -73,7 +83,7 @@ def check_template(source: str) -> list[str]:
             continue
         if not isinstance(owner, nodes.Name) or not isinstance(attribute, str):
             continue
-        allowed = TEMPLATE_NAMES.get(owner.name)
+        allowed = names.get(owner.name)
         if allowed is not None and attribute not in allowed:
             problems.append(
                 f"template variable {owner.name}.{attribute} does not exist; "

@@ -154,7 +154,7 @@ def render_incident_report(
     words = wording_for(language)
     generated = _generation_time(generated_at)
     font = report_font()
-    summary = summarize_log(incident, entries)
+    summary = summarize_log(incident, entries, language)
     action_log = _action_log_json(entries)
     portrait_width = _PORTRAIT[0] - 2 * _MARGIN
     parts = ReportParts(

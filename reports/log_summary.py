@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -249,12 +249,25 @@ def _chain(incident_id: str, entries: Sequence[Entry]) -> ChainCheck:
     return ChainCheck(entries=count, head_hash=head)
 
 
-def summarize_log(incident: Incident, entries: Sequence[Entry]) -> LogSummary:
-    """Read the run, steps, deadlines, recipients and chain check out of an incident's log."""
+def summarize_log(incident: Incident, entries: Sequence[Entry], language: str = "zh") -> LogSummary:
+    """Read the run, steps, deadlines, recipients and chain check out of an incident's log.
+
+    The flow writes Chinese titles and reasons under ``title``/``name``/``reason`` and
+    English ones under ``title_en``/``name_en``/``reason_en``; ``language`` picks.
+    """
+    shown = [_in_language(entry, language) for entry in entries]
     return LogSummary(
-        run=_run_facts(incident, entries),
-        steps=_steps(entries),
-        deadlines=_deadlines(entries),
-        recipients=_recipients(entries),
+        run=_run_facts(incident, shown),
+        steps=_steps(shown),
+        deadlines=_deadlines(shown),
+        recipients=_recipients(shown),
         chain=_chain(incident.id, entries),
     )
+
+
+def _in_language(entry: Entry, language: str) -> Entry:
+    """The entry with its ``*_en`` texts in place of the Chinese ones for an English report."""
+    if language != "en" or not any(key.endswith("_en") for key in entry.detail):
+        return entry
+    detail = {key: entry.detail.get(f"{key}_en", value) for key, value in entry.detail.items()}
+    return replace(entry, detail=detail)

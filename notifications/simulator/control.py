@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from aiohttp import web
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from notifications.simulator.state import SimScript, SimState
 
 __all__ = ["register"]
+
+
+class _Limit(BaseModel):
+    """A vendor twin's limit: at most ``count`` requests per ``per_s`` seconds per endpoint."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    count: int = Field(ge=1)
+    per_s: float = Field(gt=0)
 
 
 class _Control:
@@ -43,6 +52,17 @@ class _Control:
         self._state.credentials[request.match_info["vendor"]] = dict(body)
         return web.json_response({"ok": True, "vendor": request.match_info["vendor"], "count": len(body)})
 
+    async def set_limit(self, request: web.Request) -> web.Response:
+        """Replace the limit a vendor twin enforces: ``{"count": 20, "per_s": 3}``."""
+        try:
+            limit = _Limit.model_validate_json(await request.read())
+        except ValidationError as exc:
+            problems = [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()]
+            return web.json_response({"error": "invalid limit", "problems": problems}, status=400)
+        vendor = request.match_info["vendor"]
+        self._state.limits[vendor] = (limit.count, limit.per_s)
+        return web.json_response({"ok": True, "vendor": vendor, **limit.model_dump()})
+
     async def healthz(self, request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
 
@@ -56,3 +76,4 @@ def register(app: web.Application, state: SimState) -> None:
     app.router.add_delete("/_sim/received", control.clear_received)
     app.router.add_get("/_sim/healthz", control.healthz)
     app.router.add_put("/_sim/credentials/{vendor}", control.set_credentials)
+    app.router.add_put("/_sim/limits/{vendor}", control.set_limit)

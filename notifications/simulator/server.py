@@ -11,13 +11,19 @@ from pydantic import SecretStr
 
 from muster.errors import ChannelError
 from notifications.signing import StandardWebhooksAuth
-from notifications.simulator import control, webhook
+from notifications.simulator import aliyun_sms, control, dingtalk, feishu, webhook, wecom
 from notifications.simulator.state import SimRecord, SimScript, SimState
 
 __all__ = ["Simulator"]
 
 # Each twin is one module whose register() adds its routes; vendor twins join this tuple.
-_TWINS: Final[tuple[Callable[[web.Application, SimState], None], ...]] = (webhook.register,)
+_TWINS: Final[tuple[Callable[[web.Application, SimState], None], ...]] = (
+    webhook.register,
+    dingtalk.register,
+    wecom.register,
+    feishu.register,
+    aliyun_sms.register,
+)
 _SHUTDOWN_TIMEOUT_S: Final = 2.0
 
 
@@ -31,11 +37,16 @@ class Simulator:
         host: str = "127.0.0.1",
         port: int = 0,
         credentials: dict[str, dict[str, str]] | None = None,
+        limits: dict[str, tuple[int, float]] | None = None,
     ) -> None:
         secret = None if webhook_secret is None else SecretStr(webhook_secret)
         if secret is not None:
             StandardWebhooksAuth(secret)  # refuse a malformed secret now, not on the first request
-        self._state = SimState(webhook_secret=secret, credentials={k: dict(v) for k, v in (credentials or {}).items()})
+        self._state = SimState(
+            webhook_secret=secret,
+            credentials={k: dict(v) for k, v in (credentials or {}).items()},
+            limits=dict(limits or {}),
+        )
         self.records: list[SimRecord] = self._state.records
         self._host = host
         self._port = port

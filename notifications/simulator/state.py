@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ class SimRecord(TypedDict):
     body: Any  # the parsed JSON, or None when the body was not JSON
     signature_valid: bool | None  # None when no secret is configured
     status: int | None
+    duplicate: bool  # a repeat of a message id the twin had already accepted: answered 200, not processed again
 
 
 class SimScript(BaseModel):
@@ -45,12 +47,15 @@ class SimScript(BaseModel):
     hang: bool = False  # wait HANG_S before answering
     permanent_status: int | None = Field(default=None, ge=400, le=599)  # answer this, always
     retry_after_s: float | None = Field(default=None, ge=0)  # sent as Retry-After with scripted failures
+    fail_ratio: float = Field(default=0.0, ge=0, le=1)  # after fail_times: answer fail_status this share of requests
+    seed: int = 0  # of the random draws behind fail_ratio, so a run can be repeated
 
 
 @dataclass
 class _ActiveScript:
     script: SimScript
     failures_left: int
+    draws: random.Random
 
 
 @dataclass
@@ -61,8 +66,11 @@ class SimState:
     records: list[SimRecord] = field(default_factory=list)
     # vendor -> credential id (robot token, bot id, account sid, access key id, routing key) -> its secret.
     credentials: dict[str, dict[str, str]] = field(default_factory=dict)
+    # vendor -> (count, per_s): replaces the limit a twin enforces, e.g. to shrink DingTalk's 20/60 s for a test.
+    limits: dict[str, tuple[int, float]] = field(default_factory=dict)
     _scripts: dict[str, _ActiveScript] = field(default_factory=dict, init=False)
     _windows: dict[str, deque[float]] = field(default_factory=dict, init=False)
+    _accepted_ids: set[tuple[str, str]] = field(default_factory=set, init=False)
     _seq: int = field(default=0, init=False)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
@@ -81,13 +89,14 @@ class SimState:
             body=parsed,
             signature_valid=None,
             status=None,
+            duplicate=False,
         )
         self.records.append(record)
         return record
 
     def set_script(self, script: SimScript) -> None:
         """Replace the script for ``script.path``."""
-        self._scripts[script.path] = _ActiveScript(script, script.fail_times)
+        self._scripts[script.path] = _ActiveScript(script, script.fail_times, random.Random(script.seed))
 
     def clear_scripts(self, path: str | None = None) -> None:
         """Forget the script for ``path``, or every script."""
@@ -97,14 +106,26 @@ class SimState:
             self._scripts.pop(path, None)
 
     def reset(self) -> None:
-        """Forget every record, every script and every rate-limit window."""
+        """Forget every record, every script, every rate-limit window and every accepted message id."""
         self.records.clear()
         self._scripts.clear()
         self._windows.clear()
+        self._accepted_ids.clear()
 
     def credential(self, vendor: str, credential_id: str) -> str | None:
         """The secret the twin of ``vendor`` knows for ``credential_id``, or None if unknown."""
         return self.credentials.get(vendor, {}).get(credential_id)
+
+    def limit(self, vendor: str, default: tuple[int, float]) -> tuple[int, float]:
+        """The (count, per_s) limit the twin of ``vendor`` enforces: the override in ``limits``, else ``default``."""
+        return self.limits.get(vendor, default)
+
+    def accept_once(self, scope: str, message_id: str) -> bool:
+        """Remember ``message_id`` as processed under ``scope``; False when it already was (a repeat to drop)."""
+        if (scope, message_id) in self._accepted_ids:
+            return False
+        self._accepted_ids.add((scope, message_id))
+        return True
 
     def within_rate(self, key: str, limit: int, per_s: float) -> bool:
         """Count one request against ``key``: False when more than ``limit`` came within ``per_s`` seconds."""
@@ -142,6 +163,8 @@ class SimState:
         if active.failures_left > 0:
             active.failures_left -= 1
             return _failure(script.fail_status, "scripted failure", script.retry_after_s)
+        if script.fail_ratio and active.draws.random() < script.fail_ratio:
+            return _failure(script.fail_status, "scripted random failure", script.retry_after_s)
         return None
 
     async def _pause(self, seconds: float) -> None:

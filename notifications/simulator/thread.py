@@ -30,8 +30,11 @@ class SimulatorThread:
         host: str = "127.0.0.1",
         port: int = 0,
         credentials: dict[str, dict[str, str]] | None = None,
+        limits: dict[str, tuple[int, float]] | None = None,
     ) -> None:
-        self._simulator = Simulator(webhook_secret=webhook_secret, host=host, port=port, credentials=credentials)
+        self._simulator = Simulator(
+            webhook_secret=webhook_secret, host=host, port=port, credentials=credentials, limits=limits
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 

@@ -23,7 +23,8 @@ def test_webhook_type_builds_the_webhook_channel() -> None:
 
 def test_unknown_type_names_the_known_types() -> None:
     """An unknown type raises a ChannelError naming the channel, the type and the known types."""
-    with pytest.raises(ChannelError, match=r"channel 'ops': unknown type 'pigeon'; known types: http, webhook"):
+    known = r"known types: [a-z_, ]*http[a-z_, ]*webhook"
+    with pytest.raises(ChannelError, match=rf"channel 'ops': unknown type 'pigeon'; {known}"):
         build_channel(ChannelConfig(name="ops", type="pigeon", url="http://127.0.0.1:9/"))
 
 

@@ -191,7 +191,7 @@ def test_city_report_is_due_within_3_hours_at_higher_levels(playbook: Playbook) 
     assert playbook.level_rank(city.min_level) > 0  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("playbook", playbook_params(NEW_PLANS))
+@pytest.mark.parametrize("playbook", playbook_params())
 def test_relatively_serious_accidents_go_up_to_the_province_and_serious_ones_further(playbook: Playbook) -> None:
     """Decree 493 art. 10: 较大 goes up to the province (5h), 重大 and above to the State Council department (7h)."""
     province = playbook.step("report-province")

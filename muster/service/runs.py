@@ -1,0 +1,79 @@
+"""Runs started by the warm service: in-process, at once, with every task referenced until it ends."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from flows import RunOptions, respond
+from incidents import ActionLog, EntryKind, Incident, Outcome, incident_from_log
+
+__all__ = ["RunLauncher", "unfinished_runs"]
+
+_log = logging.getLogger(__name__)
+
+
+class RunLauncher:
+    """Starts the `respond` flow in this process (no work-queue polling) and keeps track of it."""
+
+    def __init__(self, options: RunOptions, log: ActionLog) -> None:
+        self.options = options
+        self.log = log
+        self._tasks: dict[str, asyncio.Task[object]] = {}
+
+    def active(self, incident_id: str) -> bool:
+        """Whether a run for the incident is going on in this process."""
+        task = self._tasks.get(incident_id)
+        return task is not None and not task.done()
+
+    def count(self) -> int:
+        """Runs going on now."""
+        return sum(not t.done() for t in self._tasks.values())
+
+    def start(self, incident: Incident, playbook: str) -> bool:
+        """Start the plan now unless it already runs (a running plan follows updates itself); True if started."""
+        if self.active(incident.id):
+            return False
+        task = asyncio.create_task(
+            respond(incident=incident, playbook=playbook, options=self.options),
+            name=f"respond:{incident.id}",
+        )
+        self._tasks[incident.id] = task
+        task.add_done_callback(lambda done: self._finished(incident.id, done))
+        return True
+
+    def _finished(self, incident_id: str, task: asyncio.Task[object]) -> None:
+        if task.cancelled():
+            return  # shut down mid-run: `unfinished_runs` finds it on the next start
+        error = task.exception()
+        if error is not None:
+            _log.error("run for %s failed: %s", incident_id, error)
+            self.log.record(
+                incident_id,
+                EntryKind.RUN_FINISHED,
+                outcome=Outcome.FAILED,
+                detail={"status": "crashed", "error": f"{type(error).__name__}: {error}"},
+            )
+
+    async def shutdown(self, grace_s: float) -> list[str]:
+        """Let runs finish for up to ``grace_s``; cancel the rest (resumable) and return their incident ids."""
+        running = [t for t in self._tasks.values() if not t.done()]
+        if running:
+            await asyncio.wait(running, timeout=grace_s)
+        left = [incident for incident, t in self._tasks.items() if not t.done()]
+        for incident in left:
+            self._tasks[incident].cancel()
+        await asyncio.gather(*(self._tasks[i] for i in left), return_exceptions=True)
+        return left
+
+
+def unfinished_runs(log: ActionLog) -> list[tuple[Incident, str]]:
+    """Incidents whose last run started and never finished (the service stopped mid-run), with their playbook."""
+    found = []
+    for summary in log.incidents():
+        last = log.latest(summary.incident_id, [EntryKind.RUN_STARTED, EntryKind.RUN_FINISHED])
+        closed = log.latest(summary.incident_id, [EntryKind.INCIDENT_CLOSED])
+        if last is not None and last.kind == EntryKind.RUN_STARTED and closed is None:
+            entries = log.entries(summary.incident_id)
+            found.append((incident_from_log(entries), str(last.detail.get("playbook"))))
+    return found
