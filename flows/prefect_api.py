@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -19,6 +20,17 @@ def prefect_api(url: str) -> Iterator[None]:
         try:
             yield
         finally:
-            # Send what is still queued while the server is up (it may be stopped right after).
-            APILogHandler().flush()
-            EventsWorker.drain_all(timeout=5)
+            # Send what is still queued while the server is up (it may be stopped right after). Only from
+            # synchronous code: on a running loop these calls hand back coroutines, and the loop's own
+            # workers keep sending anyway.
+            if not _loop_running():
+                APILogHandler().flush()
+                EventsWorker.drain_all(timeout=5)
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

@@ -25,6 +25,10 @@ _CHANNEL_MODULES: Mapping[str, str] = {
     "wecom": "notifications.channels.wecom:WeComChannel",
     "feishu": "notifications.channels.feishu:FeishuChannel",
     "aliyun_sms": "notifications.channels.aliyun_sms:AliyunSmsChannel",
+    "slack": "notifications.channels.slack:SlackChannel",
+    "teams": "notifications.channels.teams:TeamsChannel",
+    "twilio_sms": "notifications.channels.twilio_sms:TwilioSmsChannel",
+    "pagerduty": "notifications.channels.pagerduty:PagerDutyChannel",
 }
 
 

@@ -11,7 +11,18 @@ from pydantic import SecretStr
 
 from muster.errors import ChannelError
 from notifications.signing import StandardWebhooksAuth
-from notifications.simulator import aliyun_sms, control, dingtalk, feishu, webhook, wecom
+from notifications.simulator import (
+    aliyun_sms,
+    control,
+    dingtalk,
+    feishu,
+    pagerduty,
+    slack,
+    teams,
+    twilio,
+    webhook,
+    wecom,
+)
 from notifications.simulator.state import SimRecord, SimScript, SimState
 
 __all__ = ["Simulator"]
@@ -23,6 +34,10 @@ _TWINS: Final[tuple[Callable[[web.Application, SimState], None], ...]] = (
     wecom.register,
     feishu.register,
     aliyun_sms.register,
+    slack.register,
+    teams.register,
+    twilio.register,
+    pagerduty.register,
 )
 _SHUTDOWN_TIMEOUT_S: Final = 2.0
 
