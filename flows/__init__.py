@@ -6,7 +6,7 @@ from flows.prefect_api import prefect_api
 from flows.readiness import readiness_problems
 from flows.respond import RunOptions, RunSummary, respond
 from flows.secrets import resolve_secret
-from flows.summary import run_finished, summary_from_log
+from flows.summary import playbook_of_run, run_finished, summary_from_log
 
 __all__ = [
     "ChannelsFile",
@@ -16,6 +16,7 @@ __all__ = [
     "all_playbooks",
     "find_playbook",
     "load_config",
+    "playbook_of_run",
     "prefect_api",
     "readiness_problems",
     "resolve_secret",

@@ -25,6 +25,8 @@ def readiness_problems(playbooks: Iterable[Playbook], config: RunConfig) -> list
                         problems.append(f"{plan.id}: step {step.id}: no holder of role {role!r} has a contact point")
             elif isinstance(step, HttpStep) and step.target not in config.http_targets:
                 known = ", ".join(sorted(config.http_targets)) or "(none)"
-                problems.append(f"{plan.id}: step {step.id}: http target {step.target!r} is not in channels.yaml "
-                                f"(http_targets: {known})")
+                problems.append(
+                    f"{plan.id}: step {step.id}: http target {step.target!r} is not in channels.yaml "
+                    f"(http_targets: {known})"
+                )
     return problems

@@ -155,6 +155,8 @@ async def respond(incident: Incident, playbook: str, options: RunOptions) -> Run
             detail={
                 "run_id": run_id,
                 "playbook": plan.id,
+                # A plan run from a file is found again by its path (resume, updates).
+                "playbook_file": playbook if playbook.endswith((".yaml", ".yml")) or "/" in playbook else None,
                 "version": plan.version,
                 "playbook_title": localize(plan.title, "zh"),
                 "playbook_title_en": localize(plan.title, "en"),

@@ -7,7 +7,12 @@ from collections.abc import Sequence
 from flows.respond import RunSummary
 from incidents import Entry, EntryKind
 
-__all__ = ["run_finished", "summary_from_log"]
+__all__ = ["playbook_of_run", "run_finished", "summary_from_log"]
+
+
+def playbook_of_run(started: Entry) -> str:
+    """How to find a run's plan again: its file when it was run from one, else its id."""
+    return str(started.detail.get("playbook_file") or started.detail.get("playbook"))
 
 
 def run_finished(entries: Sequence[Entry]) -> bool:

@@ -194,14 +194,14 @@ def resume(
     """Run an incident's plan again after a crash: what was delivered is not sent twice, nothing is skipped."""
     settings = _settings()
     try:
-        from flows import respond
+        from flows import playbook_of_run, respond
         from incidents import incident_from_log
 
         entries = _entries(incident)
         started = [e for e in entries if e.kind == "run.started"]
         if not started:
             raise _fail(f"incident {incident} has no run to resume; use `muster trigger`")
-        playbook = str(started[-1].detail.get("playbook"))
+        playbook = playbook_of_run(started[-1])
         options = _run_options(settings, settings.config_dir(config))
         summary = asyncio.run(respond(incident=incident_from_log(entries), playbook=playbook, options=options))
     except MusterError as exc:

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from flows import find_playbook
+from flows import find_playbook, playbook_of_run
 from incidents import (
     ActionLog,
     EntryKind,
@@ -126,7 +126,7 @@ class Intake:
             ) from None
         started = [e for e in entries if e.kind == EntryKind.RUN_STARTED]
         if started and not self.launcher.active(incident_id):
-            self.launcher.start(updated, str(started[-1].detail.get("playbook")))
+            self.launcher.start(updated, playbook_of_run(started[-1]))
         return IntakeResult("updated", incident_id, event.dedup_key, grade=updated.grade.value)
 
     def _open_incident(self, key: str) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from flows import RunOptions, respond
+from flows import RunOptions, playbook_of_run, respond
 from incidents import ActionLog, EntryKind, Incident, Outcome, incident_from_log
 
 __all__ = ["RunLauncher", "unfinished_runs"]
@@ -75,5 +75,5 @@ def unfinished_runs(log: ActionLog) -> list[tuple[Incident, str]]:
         closed = log.latest(summary.incident_id, [EntryKind.INCIDENT_CLOSED])
         if last is not None and last.kind == EntryKind.RUN_STARTED and closed is None:
             entries = log.entries(summary.incident_id)
-            found.append((incident_from_log(entries), str(last.detail.get("playbook"))))
+            found.append((incident_from_log(entries), playbook_of_run(last)))
     return found

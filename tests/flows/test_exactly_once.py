@@ -301,11 +301,6 @@ def test_resume_after_a_completed_run_sends_nothing(
 
 
 @pytest.mark.e2e
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bug: run.started records only the plan id, so `muster resume` cannot find a plan triggered by file path",
-)
 def test_run_triggered_from_a_playbook_file_can_be_resumed(
     tmp_path: Path, simulator: SimulatorThread, prefect_api: str
 ) -> None:
