@@ -12,6 +12,9 @@ could not be delivered, a step that was skipped) are values, not exceptions.
     ├── IncidentError               an incident's fields are missing or wrong
     │   └── IntakeError             an intake payload (PagerDuty, Alertmanager, CAP, JSON) is not acceptable
     ├── ChannelError                a channel is unknown, misconfigured or failed to load
+    ├── AckTokenError               an ack or task link cannot be used
+    │   ├── AckTokenInvalid         tampered, malformed, or signed with another key (HTTP 403)
+    │   └── AckTokenExpired         past its expiry (HTTP 410)
     ├── ActionLogError              the action log cannot be read or written
     │   └── ChainBroken             the hash chain of an incident does not verify
     └── ReportError                 the PDF report cannot be rendered
@@ -26,6 +29,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "AckTokenError",
+    "AckTokenExpired",
+    "AckTokenInvalid",
     "ActionLogError",
     "ChainBroken",
     "ChannelError",
@@ -99,6 +105,18 @@ class IntakeError(IncidentError):
 
 class ChannelError(MusterError):
     """A channel is unknown, misconfigured, or could not be loaded."""
+
+
+class AckTokenError(MusterError):
+    """An acknowledgement or task link cannot be used; the message says why, never the token."""
+
+
+class AckTokenInvalid(AckTokenError):
+    """The token was altered, is malformed, or was signed with another key."""
+
+
+class AckTokenExpired(AckTokenError):
+    """The token is genuine but past its expiry."""
 
 
 class ActionLogError(MusterError):
