@@ -128,8 +128,8 @@ class SQLiteActionLog:
         stored: list[Entry] = []
         for new in pending:
             seq += 1
-            detail = json.loads(canonical_json(dict(new.detail)))
-            detail_json = canonical_json(detail)
+            detail_json = canonical_json(dict(new.detail))  # encoded once: what is hashed is what is stored
+            detail = json.loads(detail_json)  # the entry returned holds exactly what a reader will get back
             outcome = new.outcome.value if new.outcome else None
             kind = EntryKind(new.kind).value
             digest = entry_hash(
@@ -231,6 +231,16 @@ class SQLiteActionLog:
                 (incident_id, *wanted),
             ).fetchone()
         return self._entry(row) if row else None
+
+    def of_kind(self, incident_id: str, kind: EntryKind, step: str | None = None) -> list[Entry]:
+        """An incident's entries of one kind (and step), in order."""
+        query = f"SELECT {_COLUMNS} FROM entries WHERE incident_id = ? AND kind = ?"
+        args: tuple[str, ...] = (incident_id, EntryKind(kind).value)
+        if step is not None:
+            query, args = query + " AND step = ?", (*args, step)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY seq", args).fetchall()
+        return [self._entry(row) for row in rows]
 
     def find_key(self, kind: EntryKind, key: str) -> list[Entry]:
         """Every entry of ``kind`` with ``key``, across incidents, newest first."""

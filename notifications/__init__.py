@@ -7,6 +7,12 @@
 - ``frame_message``: drill marker, subject, body and ack link, per language.
 - ``StandardWebhooksAuth`` and friends: how the generic webhook is signed and checked.
 
+Channels share what they have in common through modules named for it: ``framing``
+(markers, labels, titles), ``fitting`` (a body within a vendor's limits, batch text),
+``outbound`` (the JSON POST), ``answers`` and ``http_status`` (reading an answer),
+``credentials`` (fingerprints, scrubbing), ``config`` (settings and url, errors without
+values), ``group_robots`` (DingTalk and WeCom) and ``receivers`` (webhook and http targets).
+
 The responder simulator is the subpackage ``notifications.simulator``; test helpers are in
 ``notifications.testing``.
 """

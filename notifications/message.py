@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 __all__ = ["DeliveryResult", "DeliveryStatus", "Message"]
@@ -47,3 +48,4 @@ class Message:
     severity: str = ""  # e.g. the incident's grade
     # The recipient's next contact points, in order: (channel, address); tried when this one fails for good.
     fallbacks: tuple[tuple[str, str], ...] = ()
+    occurred_at: datetime | None = None  # when the incident happened (timezone-aware), for channels that show it

@@ -26,10 +26,16 @@ __all__ = [
     "StandardWebhooksAuth",
     "sign_standard_webhook",
     "verify_standard_webhook",
+    "webhook_id",
 ]
 
 SECRET_PREFIX = "whsec_"
 _VERSION = "v1"
+
+
+def webhook_id(delivery_key: str) -> str:
+    """The ``webhook-id`` of a delivery: stable across retries, opaque to the receiver."""
+    return "msg_" + hashlib.sha256(delivery_key.encode()).hexdigest()[:24]
 
 
 def _signing_key(secret: SecretStr | str) -> bytes:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import re
 import time
 import uuid
@@ -30,22 +29,18 @@ from typing import ClassVar, Final, Literal
 from urllib.parse import parse_qsl, quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from muster.errors import ChannelError
+from notifications.answers import answer_excerpt, json_answer
 from notifications.channel import RateLimit
-from notifications.channels.dingtalk import (
-    batch_text,
-    checked_language,
-    credential_fingerprint,
-    fit_body,
-    json_answer,
-    rebuilt_request,
-    unreadable_answer,
-    without_credentials,
-)
-from notifications.config import ChannelConfig
+from notifications.config import ChannelConfig, channel_settings, channel_url
+from notifications.credentials import credential_fingerprint, without_credentials
+from notifications.fitting import batch_text, fit_body
+from notifications.framing import checked_language
+from notifications.http_status import unreadable_answer
 from notifications.message import DeliveryResult, DeliveryStatus, Message
+from notifications.outbound import compact_json, rebuilt_request
 
 __all__ = [
     "AliyunRpcAuth",
@@ -196,13 +191,8 @@ class AliyunSmsChannel:
     max_batch: ClassVar[int] = MAX_BATCH
 
     def __init__(self, config: ChannelConfig) -> None:
-        try:
-            settings = config if isinstance(config, AliyunSmsConfig) else AliyunSmsConfig(**dict(config))
-        except ValidationError as exc:
-            raise ChannelError(f"channel {config.name!r}: not an Aliyun SMS configuration: {exc}") from None
-        url = httpx.URL(settings.url)
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ChannelError(f"channel {settings.name!r}: url must be http(s), e.g. {DEFAULT_URL}")
+        settings = channel_settings(config, AliyunSmsConfig, kind="an Aliyun SMS")
+        channel_url(settings, expected=f"http(s), e.g. {DEFAULT_URL}")
         sources = {variable.source for variable in settings.template_param.values()}
         if not sources & {"subject", "body"}:
             raise ChannelError(
@@ -239,12 +229,11 @@ class AliyunSmsChannel:
         code = answer.get("Code")
         status_code = response.status_code
         if not isinstance(code, str) or not code:
-            result = unreadable_answer(response, "Aliyun SMS")
-            return DeliveryResult(result.status, self._scrubbed(result.reason), result.http_status, result.retry_after)
+            return unreadable_answer(response, "Aliyun SMS", self._credentials())
         if code == "OK":
             return DeliveryResult(DeliveryStatus.DELIVERED, f"Aliyun SMS OK (BizId {answer.get('BizId')})", status_code)
-        text = str(answer.get("Message", "")).split("server string to sign", 1)[0]
-        text = " ".join(text.split())[:200]
+        said = str(answer.get("Message", "")).split("server string to sign", 1)[0]
+        text = answer_excerpt(said, self._credentials())
         hint = HINTS.get(code, "")
         reason = self._scrubbed(f"Aliyun SMS {code} ({text})" + (f": {hint}" if hint else ""))
         if code in RATE_LIMITED_CODES or code.startswith("Throttling"):
@@ -261,9 +250,12 @@ class AliyunSmsChannel:
         """The AccessKey signature, fresh on every attempt."""
         return self._auth
 
-    def _scrubbed(self, text: str) -> str:
+    def _credentials(self) -> list[str]:
         settings = self._settings
-        return without_credentials(text, [settings.access_key_id, settings.access_key_secret.get_secret_value()])
+        return [settings.access_key_id, settings.access_key_secret.get_secret_value()]
+
+    def _scrubbed(self, text: str) -> str:
+        return without_credentials(text, self._credentials())
 
     def _request(self, message: Message, numbers: list[str], batch: Sequence[Message] = ()) -> httpx.Request:
         for index, number in enumerate(numbers):
@@ -278,7 +270,7 @@ class AliyunSmsChannel:
             "RegionId": settings.region_id,
             "SignName": settings.sign_name,
             "TemplateCode": settings.template_code,
-            "TemplateParam": json.dumps(self._template_values(message), ensure_ascii=False, separators=(",", ":")),
+            "TemplateParam": compact_json(self._template_values(message)).decode(),
             "Version": API_VERSION,
         }
         url = httpx.URL(settings.url).copy_with(query=canonical_query(params).encode())

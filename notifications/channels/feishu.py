@@ -24,25 +24,18 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, ClassVar, Final, Literal
 
 import httpx
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr
 
 from muster.errors import ChannelError
+from notifications.answers import answer_excerpt, json_answer
 from notifications.channel import RateLimit
-from notifications.channels.dingtalk import (
-    batch_text,
-    checked_language,
-    credential_fingerprint,
-    drill_title,
-    fit_body,
-    json_answer,
-    rebuilt_request,
-    unreadable_answer,
-    without_credentials,
-)
-from notifications.config import ChannelConfig
-from notifications.framing import frame_message
-from notifications.http_status import retry_after_seconds
+from notifications.config import ChannelConfig, channel_settings, channel_url
+from notifications.credentials import credential_fingerprint, without_credentials
+from notifications.fitting import batch_text, fitted_content
+from notifications.framing import ACK_LABELS, checked_language, drill_title, framed_text
+from notifications.http_status import retry_after_seconds, unreadable_answer
 from notifications.message import DeliveryResult, DeliveryStatus, Message
+from notifications.outbound import compact_json, json_post, rebuilt_request
 
 __all__ = ["FeishuChannel", "FeishuConfig", "FeishuSignAuth", "feishu_sign"]
 
@@ -58,8 +51,7 @@ MAX_BATCH: Final = 50  # people mentioned in one message (no published cap)
 SIGNATURE_WINDOW_S: Final = 3600
 USER_AGENT: Final = "Muster-Feishu/1"
 LOCALES: Final = {"zh": "zh_cn", "en": "en_us"}
-ACK_LABELS: Final = {"zh": "确认收到", "en": "Acknowledge"}
-TRUNCATED_MARKERS: Final = {"zh": "…（正文过长，已截断）", "en": "…(truncated)"}
+EXPECTED_URL: Final = "the bot's webhook address, e.g. https://open.feishu.cn/open-apis/bot/v2/hook/…"
 EVERYONE: Final = "all"  # the address that mentions the whole group
 # code -> what it means for delivery, and what to do.
 CODES: Final[Mapping[int, tuple[DeliveryStatus, str]]] = {
@@ -108,8 +100,7 @@ class FeishuSignAuth(httpx.Auth):
         timestamp = int(self._clock())
         document["timestamp"] = str(timestamp)
         document["sign"] = feishu_sign(self._secret, timestamp)
-        content = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
-        yield rebuilt_request(request, content=content)
+        yield rebuilt_request(request, content=compact_json(document))
 
 
 class FeishuChannel:
@@ -121,17 +112,8 @@ class FeishuChannel:
     max_batch: ClassVar[int] = MAX_BATCH
 
     def __init__(self, config: ChannelConfig) -> None:
-        try:
-            settings = config if isinstance(config, FeishuConfig) else FeishuConfig(**dict(config))
-        except ValidationError as exc:
-            raise ChannelError(f"channel {config.name!r}: not a Feishu bot configuration: {exc}") from None
-        url = httpx.URL(settings.url)
-        prefix, _, hook_id = url.path.rpartition("/hook/")
-        if url.scheme not in ("http", "https") or not url.host or not prefix or not hook_id or "/" in hook_id:
-            raise ChannelError(
-                f"channel {settings.name!r}: url must be the bot's webhook address, "
-                "e.g. https://open.feishu.cn/open-apis/bot/v2/hook/…"
-            )
+        settings = channel_settings(config, FeishuConfig, kind="a Feishu bot")
+        hook_id = _hook_id(channel_url(settings, expected=EXPECTED_URL, accept=lambda url: bool(_hook_id(url))))
         if settings.secret is not None and not settings.secret.get_secret_value():
             raise ChannelError(f"channel {settings.name!r}: the signature secret is empty; set it or remove it")
         self.config: ChannelConfig = settings
@@ -161,13 +143,12 @@ class FeishuChannel:
         code = answer.get("code", answer.get("StatusCode"))
         status_code = response.status_code
         if not isinstance(code, int) or isinstance(code, bool):
-            result = unreadable_answer(response, "Feishu bot")
-            return DeliveryResult(result.status, self._scrubbed(result.reason), result.http_status, result.retry_after)
+            return unreadable_answer(response, "Feishu bot", self._credentials())
         if code == 0:
             return DeliveryResult(DeliveryStatus.DELIVERED, "Feishu code 0 (success)", status_code)
         unknown = DeliveryStatus.RETRY if status_code >= 500 else DeliveryStatus.FAILED
         status, meaning = CODES.get(code, (unknown, "not a code Muster knows"))
-        msg = " ".join(str(answer.get("msg", answer.get("StatusMessage", ""))).split())[:200]
+        msg = answer_excerpt(str(answer.get("msg", answer.get("StatusMessage", ""))), self._credentials())
         wait = None
         if status is DeliveryStatus.RATE_LIMITED:
             wait = retry_after_seconds(response.headers)
@@ -182,22 +163,20 @@ class FeishuChannel:
         """The body signature when a secret is configured."""
         return self._auth
 
-    def _scrubbed(self, text: str) -> str:
+    def _credentials(self) -> list[str]:
         secret = self._settings.secret
-        return without_credentials(text, [self._hook_id, *([secret.get_secret_value()] if secret else [])])
+        return [self._hook_id, *([secret.get_secret_value()] if secret else [])]
+
+    def _scrubbed(self, text: str) -> str:
+        return without_credentials(text, self._credentials())
 
     def _request(self, message: Message, mentions: Mapping[str, str]) -> httpx.Request:
-        language = checked_language(message)
+        checked_language(message)
         render = self._renderer(message, mentions)
-        limit = MAX_BODY_BYTES - SIGN_FIELDS_BYTES
-        body = fit_body(message.body, lambda b: len(render(b)) <= limit, TRUNCATED_MARKERS[language])
-        if body is None:
-            raise ChannelError(
-                f"channel {self.config.name!r}: message {message.delivery_key} is over {MAX_BODY_BYTES} bytes "
-                "even with an empty body; shorten its subject or ack link, or mention fewer people"
-            )
-        headers = {"content-type": "application/json; charset=utf-8", "user-agent": USER_AGENT}
-        return httpx.Request("POST", self._settings.url, content=render(body), headers=headers)
+        remedy = "shorten its subject or ack link, or mention fewer people"
+        limit = MAX_BODY_BYTES - SIGN_FIELDS_BYTES  # the signature is added to the body per attempt
+        content = fitted_content(message, render, limit, channel=self.config.name, remedy=remedy)
+        return json_post(self._settings.url, content, user_agent=USER_AGENT)
 
     def _renderer(self, message: Message, mentions: Mapping[str, str]) -> Callable[[str], bytes]:
         """How the message renders around a given body: text, post, or a card with the ack button."""
@@ -205,13 +184,7 @@ class FeishuChannel:
         label = ACK_LABELS[message.language]
 
         def text(body: str) -> dict[str, Any]:
-            framed = frame_message(
-                body=body,
-                subject=message.subject,
-                language=message.language,
-                drill=message.drill,
-                ack_url=message.ack_url,
-            )
+            framed = framed_text(message, body)
             tags = " ".join(f'<at user_id="{a}">{_plain(name)}</at>' for a, name in mentions.items())
             return {"msg_type": "text", "content": {"text": framed + (f"\n{tags}" if tags else "")}}
 
@@ -243,7 +216,13 @@ class FeishuChannel:
             return {"msg_type": "interactive", "card": layout}
 
         form = text if self._settings.format == "text" else card if message.ack_url else post
-        return lambda body: json.dumps(form(body), ensure_ascii=False, separators=(",", ":")).encode()
+        return lambda body: compact_json(form(body))
+
+
+def _hook_id(url: httpx.URL) -> str:
+    """The bot's webhook id, the last segment of its url's path after ``/hook/``, or ""."""
+    prefix, _, hook_id = url.path.rpartition("/hook/")
+    return hook_id if prefix and "/" not in hook_id else ""
 
 
 def _plain(name: str) -> str:

@@ -12,34 +12,31 @@ gives it to whoever later acknowledges or resolves (``pagerduty_status_request``
 Answers: 202 ``{"status": "success", "message": "Event processed", "dedup_key"}``; 400 ``{"status":
 "invalid event", "message", "errors": […]}`` must not be retried; 429 and 5xx are retried with backoff.
 
-The event carries no timestamp: a ``Message`` knows no event time and a built request must not
-change between builds, so PagerDuty stamps the time it receives the event.
+``payload.timestamp`` is the incident's time (``Message.occurred_at``, ISO 8601 in UTC) when the
+message carries it, so the same message always builds the same event; without it PagerDuty stamps
+the time it receives the event.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC
 from typing import Any, ClassVar, Final, Literal
 
 import httpx
-from pydantic import AliasChoices, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 
 from muster.errors import ChannelError
+from notifications.answers import answer_excerpt, answer_text, json_answer
 from notifications.channel import RateLimit
-from notifications.channels.dingtalk import (
-    checked_language,
-    credential_fingerprint,
-    drill_title,
-    fit_body,
-    json_answer,
-    without_credentials,
-)
-from notifications.channels.slack import answer_excerpt, settings_problems
-from notifications.config import ChannelConfig
-from notifications.http_status import RETRYABLE_STATUSES, retry_after_seconds
+from notifications.config import ChannelConfig, channel_settings, channel_url
+from notifications.credentials import credential_fingerprint, without_credentials
+from notifications.fitting import fitted_content
+from notifications.framing import ACK_LABELS, checked_language, drill_title
+from notifications.http_status import retry_after_seconds, status_outcome
 from notifications.message import DeliveryResult, DeliveryStatus, Message
+from notifications.outbound import compact_json
 
 __all__ = [
     "PagerDutyChannel",
@@ -72,8 +69,6 @@ GRADE_SEVERITIES: Final[Mapping[str, str]] = {
 }
 CLIENT: Final = "Muster"
 USER_AGENT: Final = "Muster-PagerDuty/1"
-ACK_LABELS: Final = {"zh": "确认收到", "en": "Acknowledge"}
-TRUNCATED_MARKERS: Final = {"zh": "…（正文过长，已截断）", "en": "…(truncated)"}
 SUMMARY_CUT: Final = "…"
 
 EventAction = Literal["trigger", "acknowledge", "resolve"]
@@ -81,8 +76,6 @@ EventAction = Literal["trigger", "acknowledge", "resolve"]
 
 class PagerDutyConfig(ChannelConfig):
     """A PagerDuty service integration: its routing key (hidden), and what the alerts say about their source."""
-
-    model_config = ConfigDict(hide_input_in_errors=True)  # a refused value may be a credential
 
     type: Literal["pagerduty"] = "pagerduty"
     url: str = Field(default=DEFAULT_URL, min_length=1)
@@ -123,7 +116,7 @@ def pagerduty_status_request(
     if not dedup_key or len(dedup_key) > MAX_DEDUP_KEY_CHARS:
         raise ChannelError(f"channel {config.name!r}: a dedup_key is 1 to {MAX_DEDUP_KEY_CHARS} characters")
     event = {"routing_key": config.routing_key.get_secret_value(), "event_action": action, "dedup_key": dedup_key}
-    return _event_request(config.url, _json(event))
+    return _event_request(config.url, compact_json(event))
 
 
 class PagerDutyChannel:
@@ -135,17 +128,8 @@ class PagerDutyChannel:
     max_batch: ClassVar[int] = 1
 
     def __init__(self, config: ChannelConfig) -> None:
-        try:
-            settings = config if isinstance(config, PagerDutyConfig) else PagerDutyConfig(**dict(config))
-        except ValidationError as exc:
-            problems = settings_problems(exc)
-            raise ChannelError(f"channel {config.name!r}: not a PagerDuty Events configuration: {problems}") from None
-        try:
-            url: httpx.URL | None = httpx.URL(settings.url)
-        except httpx.InvalidURL:
-            url = None
-        if url is None or url.scheme not in ("http", "https") or not url.host:
-            raise ChannelError(f"channel {settings.name!r}: url must be http(s), e.g. {DEFAULT_URL}")
+        settings = channel_settings(config, PagerDutyConfig, kind="a PagerDuty Events")
+        channel_url(settings, expected=f"http(s), e.g. {DEFAULT_URL}")
         self.config: ChannelConfig = settings
         self._settings = settings
 
@@ -154,15 +138,10 @@ class PagerDutyChannel:
 
     def build_request(self, message: Message) -> httpx.Request:
         """The event for the message's recipient; the body in custom_details is cut so the event fits 512 KB."""
-        language = checked_language(message)
+        checked_language(message)
         render = self._renderer(message)
-        body = fit_body(message.body, lambda b: len(render(b)) <= MAX_BODY_BYTES, TRUNCATED_MARKERS[language])
-        if body is None:
-            raise ChannelError(
-                f"channel {self.config.name!r}: message {message.delivery_key} is over {MAX_BODY_BYTES} bytes "
-                "even with an empty body"
-            )
-        return _event_request(self._settings.url, render(body))
+        content = fitted_content(message, render, MAX_BODY_BYTES, channel=self.config.name, remedy="")
+        return _event_request(self._settings.url, content)
 
     def build_batch_request(self, messages: Sequence[Message]) -> httpx.Request:
         """Not batched: one alert per recipient, so each can be acknowledged on its own."""
@@ -176,21 +155,20 @@ class PagerDutyChannel:
             return DeliveryResult(
                 DeliveryStatus.DELIVERED, f"PagerDuty accepted the event (dedup_key {answer.get('dedup_key')})", status
             )
-        said = _what_pagerduty_said(answer) or response.content.decode("utf-8", errors="replace")
+        said = _what_pagerduty_said(answer) or answer_text(response)
         said = answer_excerpt(said, self._credentials(), limit=300) or "an empty body"
-        if 200 <= status < 300:
+        outcome, wait = status_outcome(status), None
+        if outcome is DeliveryStatus.DELIVERED:
+            outcome = DeliveryStatus.FAILED
             reason = f"PagerDuty HTTP {status} without success ({said}); check that the url is the Events API's"
-            return DeliveryResult(DeliveryStatus.FAILED, self._scrubbed(reason), status)
-        if status == 429:
+        elif outcome is DeliveryStatus.RATE_LIMITED:
             wait = retry_after_seconds(response.headers)
             reason = f"PagerDuty HTTP 429 ({said}): over {RATE_LIMITS[0].count} events a minute for this routing key"
-            return DeliveryResult(DeliveryStatus.RATE_LIMITED, self._scrubbed(reason), status, wait)
-        reason = self._scrubbed(f"PagerDuty HTTP {status} ({said})")
-        if status >= 500 or status in RETRYABLE_STATUSES:
-            return DeliveryResult(DeliveryStatus.RETRY, reason, status)
+        else:
+            reason = f"PagerDuty HTTP {status} ({said})"
         if status == 400:
             reason += ": the event was refused as invalid; fix it, do not retry"
-        return DeliveryResult(DeliveryStatus.FAILED, reason, status)
+        return DeliveryResult(outcome, self._scrubbed(reason), status, wait)
 
     def pacing_key(self, message: Message) -> str:
         """The service: a fingerprint of its routing key."""
@@ -216,7 +194,7 @@ class PagerDutyChannel:
             "dedup_key": dedup_key,
         }
         if settings.event_action != "trigger":
-            content = _json(event)
+            content = compact_json(event)
             return lambda body: content
         title = drill_title(message)
         summary = f"{title} — {' '.join(message.body.split())}" if message.body.strip() else title
@@ -232,6 +210,13 @@ class PagerDutyChannel:
                 payload[name] = value
         if settings.event_class:
             payload["class"] = settings.event_class
+        if message.occurred_at is not None:
+            if message.occurred_at.utcoffset() is None:
+                raise ChannelError(
+                    f"channel {self.config.name!r}: message {message.delivery_key} has an occurred_at without a "
+                    "time zone; give the incident's time in UTC"
+                )
+            payload["timestamp"] = message.occurred_at.astimezone(UTC).isoformat()
         event["client"] = CLIENT
         if message.ack_url:
             event["links"] = [{"href": message.ack_url, "text": ACK_LABELS[message.language]}]
@@ -249,7 +234,7 @@ class PagerDutyChannel:
                 "subject": title,
                 "body": body,
             }
-            return _json(event | {"payload": payload | {"custom_details": details}})
+            return compact_json(event | {"payload": payload | {"custom_details": details}})
 
         return render
 
@@ -257,10 +242,6 @@ class PagerDutyChannel:
 def _event_request(url: str, content: bytes) -> httpx.Request:
     headers = {"content-type": "application/json", "accept": "application/json", "user-agent": USER_AGENT}
     return httpx.Request("POST", url, content=content, headers=headers)
-
-
-def _json(document: Mapping[str, Any]) -> bytes:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _what_pagerduty_said(answer: Mapping[str, Any]) -> str:

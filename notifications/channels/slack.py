@@ -17,30 +17,24 @@ The url is never shown: the config hides it in reprs and reasons are cut free of
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Final, Literal
 
 import httpx
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from muster.errors import ChannelError
+from notifications.answers import answer_excerpt, answer_text
 from notifications.channel import RateLimit
-from notifications.channels.dingtalk import (
-    batch_text,
-    checked_language,
-    credential_fingerprint,
-    drill_title,
-    fit_body,
-    without_credentials,
-)
-from notifications.config import ChannelConfig
-from notifications.framing import frame_message
-from notifications.http_status import RETRYABLE_STATUSES, retry_after_seconds
+from notifications.config import ChannelConfig, channel_settings, channel_url
+from notifications.credentials import credential_fingerprint, without_credentials
+from notifications.fitting import batch_text, fitted_body
+from notifications.framing import ACK_LABELS, checked_language, drill_title, framed_text
+from notifications.http_status import retry_after_phrase, retry_after_seconds, status_outcome
 from notifications.message import DeliveryResult, DeliveryStatus, Message
+from notifications.outbound import compact_json, json_post
 
-__all__ = ["SlackChannel", "SlackConfig", "answer_excerpt", "escape_mrkdwn", "settings_problems", "slack_sections"]
+__all__ = ["SlackChannel", "SlackConfig", "escape_mrkdwn", "slack_sections"]
 
 # The facts of this API (docs.slack.dev: chat.postMessage "text", Block Kit "section", "Rate limits").
 TYPE: Final = "slack"
@@ -51,8 +45,10 @@ MAX_BUTTON_URL_CHARS: Final = 3_000  # a button's url
 RATE_LIMITS: Final = (RateLimit(1, 1),)  # per webhook: about 1 message a second (short bursts tolerated); 429 beyond
 MAX_BATCH: Final = 50  # people @-mentioned in one message (no published cap; a screenful of names)
 USER_AGENT: Final = "Muster-Slack/1"
-ACK_LABELS: Final = {"zh": "确认收到", "en": "Acknowledge"}
-TRUNCATED_MARKERS: Final = {"zh": "…（正文过长，已截断）", "en": "…(truncated)"}
+EXPECTED_URL: Final = (
+    "a Slack incoming webhook address, https://hooks.slack.com/services/T…/B…/X… "
+    "(the url is not shown: it is the credential)"
+)
 MEMBER_ID: Final = re.compile(r"[UW][A-Z0-9]{2,20}")  # a Slack member id; only these can be @-mentioned
 WEBHOOK_PATH: Final = re.compile(r"/services/([A-Za-z0-9]+)/([A-Za-z0-9]+)/([A-Za-z0-9]+)/?$")
 ERROR_TOKEN: Final = re.compile(r"[a-z][a-z_]{2,63}")
@@ -81,26 +77,10 @@ ERRORS: Final[Mapping[str, str]] = {
 class SlackConfig(ChannelConfig):
     """A Slack incoming webhook: its url is the credential (hidden in reprs); no signing secret."""
 
-    model_config = ConfigDict(hide_input_in_errors=True)  # a refused value may be a credential
-
     type: Literal["slack"] = "slack"
     url: str = Field(min_length=1, repr=False, description="https://hooks.slack.com/services/T…/B…/X…")
     secret: None = Field(default=None, description="Slack webhooks are not signed: the url is the credential")
     format: Literal["text", "rich"] = "rich"
-
-
-def settings_problems(exc: ValidationError) -> str:
-    """Each problem of a settings model as ``field: message``, without the values (they may be credentials)."""
-    return "; ".join(
-        f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: {error['msg']}"
-        for error in exc.errors(include_url=False, include_input=False)
-    )
-
-
-def answer_excerpt(text: str, credentials: Sequence[str], limit: int = 200) -> str:
-    """What a vendor answered, on one line: every credential cut out first, then cut to ``limit`` characters."""
-    said = " ".join(without_credentials(text, credentials).split())
-    return said if len(said) <= limit else said[:limit] + "…"
 
 
 def escape_mrkdwn(text: str) -> str:
@@ -134,24 +114,11 @@ class SlackChannel:
     max_batch: ClassVar[int] = MAX_BATCH
 
     def __init__(self, config: ChannelConfig) -> None:
-        try:
-            settings = config if isinstance(config, SlackConfig) else SlackConfig(**dict(config))
-        except ValidationError as exc:
-            problems = settings_problems(exc)
-            raise ChannelError(f"channel {config.name!r}: not a Slack webhook configuration: {problems}") from None
-        try:
-            url: httpx.URL | None = httpx.URL(settings.url)
-        except httpx.InvalidURL:
-            url = None
-        path = WEBHOOK_PATH.search(url.path) if url is not None else None
-        if url is None or url.scheme not in ("http", "https") or not url.host or path is None or url.query:
-            raise ChannelError(
-                f"channel {settings.name!r}: url must be a Slack incoming webhook address, "
-                "https://hooks.slack.com/services/T…/B…/X… (the url is not shown: it is the credential)"
-            )
+        settings = channel_settings(config, SlackConfig, kind="a Slack webhook")
+        url = channel_url(settings, expected=EXPECTED_URL, accept=lambda url: bool(_token(url)) and not url.query)
         self.config: ChannelConfig = settings
         self._settings = settings
-        self._token = path.group(3)
+        self._token = _token(url)
 
     def __repr__(self) -> str:
         return f"SlackChannel(name={self.config.name!r}, format={self._settings.format!r})"
@@ -168,26 +135,25 @@ class SlackChannel:
     def parse_response(self, response: httpx.Response) -> DeliveryResult:
         """200 ``ok`` delivered; 429 rate limited; 5xx retry; Slack's error strings failed for good, named."""
         status = response.status_code
-        text = response.content.decode("utf-8", errors="replace").strip()
+        text = answer_text(response).strip()
         if status == 200 and text == "ok":
             return DeliveryResult(DeliveryStatus.DELIVERED, "Slack ok", status)
         error = text if ERROR_TOKEN.fullmatch(text) else None
         said = error or answer_excerpt(text, self._credentials()) or "an empty body"
-        if status == 429:
+        outcome, wait = status_outcome(status), None
+        if outcome is DeliveryStatus.RATE_LIMITED:
             wait = retry_after_seconds(response.headers)
-            asked = "no Retry-After given" if wait is None else f"Retry-After {wait:g} s"
+            asked = retry_after_phrase(wait)
             reason = f"Slack HTTP 429 {error or 'rate_limited'}: over about 1 message a second ({asked})"
-            return DeliveryResult(DeliveryStatus.RATE_LIMITED, self._scrubbed(reason), status, wait)
-        if 200 <= status < 300:
+        elif outcome is DeliveryStatus.DELIVERED:
+            outcome = DeliveryStatus.FAILED
             reason = f"Slack HTTP {status} but not Slack's answer ({said}); check that the url is the webhook's"
-            return DeliveryResult(DeliveryStatus.FAILED, self._scrubbed(reason), status)
-        meaning = ERRORS.get(error or "", "")
-        reason = f"Slack HTTP {status} {said}" + (f": {meaning}" if meaning else "")
-        if status >= 500 or status in RETRYABLE_STATUSES:
-            return DeliveryResult(DeliveryStatus.RETRY, self._scrubbed(reason), status)
-        if 300 <= status < 400:
+        elif 300 <= status < 400:
             reason = f"Slack HTTP {status} redirect not followed; set the url to the webhook's own address"
-        return DeliveryResult(DeliveryStatus.FAILED, self._scrubbed(reason), status)
+        else:
+            meaning = ERRORS.get(error or "", "")
+            reason = f"Slack HTTP {status} {said}" + (f": {meaning}" if meaning else "")
+        return DeliveryResult(outcome, self._scrubbed(reason), status, wait)
 
     def pacing_key(self, message: Message) -> str:
         """The webhook: a fingerprint of its url."""
@@ -204,19 +170,17 @@ class SlackChannel:
         return without_credentials(text, self._credentials())
 
     def _request(self, message: Message, addresses: Sequence[str]) -> httpx.Request:
-        language = checked_language(message)
+        checked_language(message)
         mentions = " ".join(f"<@{a}>" for a in dict.fromkeys(addresses) if MEMBER_ID.fullmatch(a))
         render = self._renderer(message, mentions)
-        body = fit_body(message.body, lambda b: _within_limits(render(b)), TRUNCATED_MARKERS[language])
-        if body is None:
-            raise ChannelError(
-                f"channel {self.config.name!r}: message {message.delivery_key} is over Slack's limits "
-                f"({MAX_TEXT_CHARS} characters of text, {MAX_BLOCKS} blocks) even with an empty body; "
-                "shorten its subject or ack link, or mention fewer people"
-            )
-        content = json.dumps(render(body), ensure_ascii=False, separators=(",", ":")).encode()
-        headers = {"content-type": "application/json; charset=utf-8", "user-agent": USER_AGENT}
-        return httpx.Request("POST", self._settings.url, content=content, headers=headers)
+        body = fitted_body(
+            message,
+            lambda b: _within_limits(render(b)),
+            channel=self.config.name,
+            limit=f"Slack's limits ({MAX_TEXT_CHARS} characters of text, {MAX_BLOCKS} blocks)",
+            remedy="shorten its subject or ack link, or mention fewer people",
+        )
+        return json_post(self._settings.url, compact_json(render(body)), user_agent=USER_AGENT)
 
     def _renderer(self, message: Message, mentions: str) -> Callable[[str], dict[str, Any]]:
         """How the message renders around a given body: text only, or text with blocks."""
@@ -224,19 +188,19 @@ class SlackChannel:
         rich = self._settings.format == "rich"
 
         def render(body: str) -> dict[str, Any]:
-            framed = frame_message(
-                body=body,
-                subject=message.subject,
-                language=message.language,
-                drill=message.drill,
-                ack_url=message.ack_url,
-            )
+            framed = framed_text(message, body)
             document: dict[str, Any] = {"text": escape_mrkdwn(framed) + (f"\n{mentions}" if mentions else "")}
             if rich:
                 document["blocks"] = _blocks(f"*{title}*\n{escape_mrkdwn(body)}", mentions, message)
             return document | {"unfurl_links": False, "unfurl_media": False}
 
         return render
+
+
+def _token(url: httpx.URL) -> str:
+    """The webhook's token, the X of ``/services/T/B/X``, or "" when the path is not a webhook's."""
+    path = WEBHOOK_PATH.search(url.path)
+    return path.group(3) if path else ""
 
 
 def _blocks(mrkdwn: str, mentions: str, message: Message) -> list[dict[str, Any]]:

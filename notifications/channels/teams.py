@@ -15,28 +15,22 @@ The url is never shown: the config hides it in reprs and reasons name the host o
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Final, Literal
 
 import httpx
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import Field
 
 from muster.errors import ChannelError
+from notifications.answers import answer_excerpt, answer_text, json_answer
 from notifications.channel import RateLimit
-from notifications.channels.dingtalk import (
-    checked_language,
-    credential_fingerprint,
-    drill_title,
-    fit_body,
-    json_answer,
-    without_credentials,
-)
-from notifications.channels.slack import answer_excerpt, settings_problems
-from notifications.config import ChannelConfig
-from notifications.framing import frame_message
-from notifications.http_status import RETRYABLE_STATUSES, retry_after_seconds
+from notifications.config import ChannelConfig, channel_settings, channel_url
+from notifications.credentials import credential_fingerprint, without_credentials
+from notifications.fitting import fitted_content
+from notifications.framing import ACK_LABELS, checked_language, drill_title, framed_text
+from notifications.http_status import retry_after_phrase, retry_after_seconds, status_outcome
 from notifications.message import DeliveryResult, DeliveryStatus, Message
+from notifications.outbound import compact_json, json_post
 
 __all__ = ["TeamsChannel", "TeamsConfig", "adaptive_card_message"]
 
@@ -53,9 +47,11 @@ MAX_BODY_BYTES: Final = 27 * 1024
 # four requests a second, and Teams allows an app about 4 requests a second per channel: 4/s it is.
 RATE_LIMITS: Final = (RateLimit(4, 1),)
 USER_AGENT: Final = "Muster-Teams/1"
-ACK_LABELS: Final = {"zh": "确认收到", "en": "Acknowledge"}
 TO_LABELS: Final = {"zh": "致：", "en": "To: "}
-TRUNCATED_MARKERS: Final = {"zh": "…（正文过长，已截断）", "en": "…(truncated)"}
+EXPECTED_URL: Final = (
+    "the workflow's HTTP trigger address with its sig, copied from Teams > Workflows "
+    "(the url is not shown: it is the credential)"
+)
 # Azure's error code -> what to do. The HTTP status decides the outcome.
 HINTS: Final[Mapping[str, str]] = {
     "DirectApiAuthorizationRequired": "the url lacks its sig: configure the workflow's full url",
@@ -76,8 +72,6 @@ STATUS_HINTS: Final[Mapping[int, str]] = {
 
 class TeamsConfig(ChannelConfig):
     """A Teams Workflows webhook: its url, whose ``sig`` is the credential (hidden in reprs); no secret."""
-
-    model_config = ConfigDict(hide_input_in_errors=True)  # a refused value may be a credential
 
     type: Literal["teams"] = "teams"
     url: str = Field(min_length=1, repr=False, description="The workflow's HTTP trigger url, with its sig")
@@ -109,21 +103,9 @@ class TeamsChannel:
     max_batch: ClassVar[int] = 1
 
     def __init__(self, config: ChannelConfig) -> None:
-        try:
-            settings = config if isinstance(config, TeamsConfig) else TeamsConfig(**dict(config))
-        except ValidationError as exc:
-            problems = settings_problems(exc)
-            raise ChannelError(f"channel {config.name!r}: not a Teams Workflows configuration: {problems}") from None
-        try:
-            url: httpx.URL | None = httpx.URL(settings.url)
-        except httpx.InvalidURL:
-            url = None
-        sig = url.params.get("sig", "") if url is not None else ""
-        if url is None or url.scheme not in ("http", "https") or not url.host or not sig:
-            raise ChannelError(
-                f"channel {settings.name!r}: url must be the workflow's HTTP trigger address with its sig, "
-                "copied from Teams > Workflows (the url is not shown: it is the credential)"
-            )
+        settings = channel_settings(config, TeamsConfig, kind="a Teams Workflows")
+        url = channel_url(settings, expected=EXPECTED_URL, accept=lambda url: bool(url.params.get("sig")))
+        sig = url.params["sig"]
         self.config: ChannelConfig = settings
         self._settings = settings
         self._origin = f"{url.scheme}://{url.host}"
@@ -135,16 +117,10 @@ class TeamsChannel:
 
     def build_request(self, message: Message) -> httpx.Request:
         """The card, its body cut with a marker so the request stays within Teams' message size."""
-        language = checked_language(message)
+        checked_language(message)
         render = self._renderer(message)
-        body = fit_body(message.body, lambda b: len(render(b)) <= MAX_BODY_BYTES, TRUNCATED_MARKERS[language])
-        if body is None:
-            raise ChannelError(
-                f"channel {self.config.name!r}: message {message.delivery_key} is over {MAX_BODY_BYTES} bytes "
-                "even with an empty body; shorten its subject or ack link"
-            )
-        headers = {"content-type": "application/json; charset=utf-8", "user-agent": USER_AGENT}
-        return httpx.Request("POST", self._settings.url, content=render(body), headers=headers)
+        content = fitted_content(message, render, MAX_BODY_BYTES, channel=self.config.name)
+        return json_post(self._settings.url, content, user_agent=USER_AGENT)
 
     def build_batch_request(self, messages: Sequence[Message]) -> httpx.Request:
         """Not batched: a card cannot @-mention people by contact address."""
@@ -153,23 +129,21 @@ class TeamsChannel:
     def parse_response(self, response: httpx.Response) -> DeliveryResult:
         """2xx delivered; 429 rate limited; 408/425/5xx retry; other 4xx failed for good, with Azure's code."""
         status = response.status_code
-        if 200 <= status < 300:
-            return DeliveryResult(DeliveryStatus.DELIVERED, f"Teams workflow accepted (HTTP {status})", status)
+        outcome, wait = status_outcome(status), None
+        if outcome is DeliveryStatus.DELIVERED:
+            return DeliveryResult(outcome, f"Teams workflow accepted (HTTP {status})", status)
         code, said = _azure_error(response)
         said = answer_excerpt(said, self._credentials) or "an empty body"
         where = f"Teams workflow at {self._origin}"
-        if status == 429:
+        if outcome is DeliveryStatus.RATE_LIMITED:
             wait = retry_after_seconds(response.headers)
-            asked = "no Retry-After given" if wait is None else f"Retry-After {wait:g} s"
-            reason = f"{where}: HTTP 429 {code or 'throttled'} ({asked})"
-            return DeliveryResult(DeliveryStatus.RATE_LIMITED, self._scrubbed(reason), status, wait)
-        hint = HINTS.get(code, "") or STATUS_HINTS.get(status, "")
-        reason = f"{where}: HTTP {status} {code + ' ' if code else ''}({said})" + (f": {hint}" if hint else "")
-        if status >= 500 or status in RETRYABLE_STATUSES:
-            return DeliveryResult(DeliveryStatus.RETRY, self._scrubbed(reason), status)
-        if 300 <= status < 400:
+            reason = f"{where}: HTTP 429 {code or 'throttled'} ({retry_after_phrase(wait)})"
+        elif 300 <= status < 400:
             reason = f"{where}: HTTP {status} redirect not followed; set the url to the workflow's own address"
-        return DeliveryResult(DeliveryStatus.FAILED, self._scrubbed(reason), status)
+        else:
+            hint = HINTS.get(code, "") or STATUS_HINTS.get(status, "")
+            reason = f"{where}: HTTP {status} {code + ' ' if code else ''}({said})" + (f": {hint}" if hint else "")
+        return DeliveryResult(outcome, self._scrubbed(reason), status, wait)
 
     def pacing_key(self, message: Message) -> str:
         """The workflow: a fingerprint of its url."""
@@ -190,10 +164,7 @@ class TeamsChannel:
 
         def card(body: str) -> dict[str, Any]:
             if not rich:
-                framed = frame_message(
-                    body=body, subject=message.subject, language=language, drill=message.drill, ack_url=message.ack_url
-                )
-                return adaptive_card_message([_text_block(framed)])
+                return adaptive_card_message([_text_block(framed_text(message, body))])
             heading = _text_block(title) | {"size": "Medium", "weight": "Bolder"}
             if message.drill:
                 heading["color"] = "Attention"
@@ -206,7 +177,7 @@ class TeamsChannel:
                 actions.append({"type": "Action.OpenUrl", "title": ACK_LABELS[language], "url": message.ack_url})
             return adaptive_card_message(elements, actions)
 
-        return lambda body: json.dumps(card(body), ensure_ascii=False, separators=(",", ":")).encode()
+        return lambda body: compact_json(card(body))
 
 
 def _text_block(text: str) -> dict[str, Any]:
@@ -219,4 +190,4 @@ def _azure_error(response: httpx.Response) -> tuple[str, str]:
     error = document.get("error")
     if isinstance(error, dict) and isinstance(error.get("code"), str):
         return error["code"], str(error.get("message") or "no message")
-    return "", response.content.decode("utf-8", errors="replace")
+    return "", answer_text(response)

@@ -21,21 +21,16 @@ from typing import ClassVar, Final, Literal
 from urllib.parse import urlencode
 
 import httpx
-from pydantic import ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from muster.errors import ChannelError
+from notifications.answers import answer_excerpt, answer_text, json_answer
 from notifications.channel import RateLimit
-from notifications.channels.dingtalk import (
-    checked_language,
-    credential_fingerprint,
-    fit_body,
-    json_answer,
-    without_credentials,
-)
-from notifications.channels.slack import answer_excerpt, settings_problems
-from notifications.config import ChannelConfig
-from notifications.framing import frame_message
-from notifications.http_status import RETRYABLE_STATUSES, retry_after_seconds
+from notifications.config import ChannelConfig, channel_settings, channel_url
+from notifications.credentials import credential_fingerprint, without_credentials
+from notifications.fitting import fitted_body
+from notifications.framing import checked_language, framed_text
+from notifications.http_status import retry_after_seconds, status_outcome
 from notifications.message import DeliveryResult, DeliveryStatus, Message
 
 __all__ = ["TwilioSmsChannel", "TwilioSmsConfig", "e164_number", "sms_segments", "utf16_length"]
@@ -88,8 +83,6 @@ RATE_LIMITED_WAIT_S: Final[Mapping[int, float]] = {21611: 60.0}
 class TwilioSmsConfig(ChannelConfig):
     """A Twilio account sending SMS: SID and auth token (hidden), and a sender or Messaging Service."""
 
-    model_config = ConfigDict(hide_input_in_errors=True)  # a refused value may be a credential
-
     type: Literal["twilio_sms"] = "twilio_sms"
     url: str = Field(default=DEFAULT_URL, min_length=1, description="Twilio's API base url")
     secret: None = Field(default=None, description="Not used: auth_token signs in")
@@ -141,17 +134,10 @@ class TwilioSmsChannel:
     max_batch: ClassVar[int] = 1
 
     def __init__(self, config: ChannelConfig) -> None:
-        try:
-            settings = config if isinstance(config, TwilioSmsConfig) else TwilioSmsConfig(**dict(config))
-        except ValidationError as exc:
-            problems = settings_problems(exc)
-            raise ChannelError(f"channel {config.name!r}: not a Twilio SMS configuration: {problems}") from None
-        try:
-            base: httpx.URL | None = httpx.URL(settings.url)
-        except httpx.InvalidURL:
-            base = None
-        if base is None or base.scheme not in ("http", "https") or not base.host or base.query:
-            raise ChannelError(f"channel {settings.name!r}: url must be Twilio's API base, e.g. {DEFAULT_URL}")
+        settings = channel_settings(config, TwilioSmsConfig, kind="a Twilio SMS")
+        base = channel_url(
+            settings, expected=f"Twilio's API base, e.g. {DEFAULT_URL}", accept=lambda url: not url.query
+        )
         token = settings.auth_token.get_secret_value()
         if not token:
             raise ChannelError(f"channel {settings.name!r}: auth_token is empty")
@@ -166,32 +152,27 @@ class TwilioSmsChannel:
 
     def build_request(self, message: Message) -> httpx.Request:
         """The form creating the SMS: To, the sender, Body cut to 1,600 characters, StatusCallback."""
-        language = checked_language(message)
+        checked_language(message)
         number = e164_number(message.address)
         if number is None:
             raise ChannelError(
                 f"channel {self.config.name!r}: recipient {message.recipient_id!r} of {message.delivery_key} has "
                 "no E.164 number as its address (+, country code, number, e.g. +8613800000000)"
             )
-
-        def framed(body: str) -> str:
-            return frame_message(
-                body=body, subject=message.subject, language=language, drill=message.drill, ack_url=message.ack_url
-            )
-
-        body = fit_body(message.body, lambda b: utf16_length(framed(b)) <= MAX_BODY_CHARS, TRUNCATED_MARKERS[language])
-        if body is None:
-            raise ChannelError(
-                f"channel {self.config.name!r}: message {message.delivery_key} is over {MAX_BODY_CHARS} characters "
-                "even with an empty body; shorten its subject or ack link"
-            )
+        body = fitted_body(
+            message,
+            lambda b: utf16_length(framed_text(message, b)) <= MAX_BODY_CHARS,
+            channel=self.config.name,
+            limit=f"{MAX_BODY_CHARS} characters",
+            markers=TRUNCATED_MARKERS,
+        )
         settings = self._settings
         form = {"To": number}
         if settings.from_number:
             form["From"] = settings.from_number
         if settings.messaging_service_sid:
             form["MessagingServiceSid"] = settings.messaging_service_sid
-        form["Body"] = framed(body)
+        form["Body"] = framed_text(message, body)
         if settings.status_callback:
             form["StatusCallback"] = settings.status_callback
         headers = {
@@ -216,23 +197,20 @@ class TwilioSmsChannel:
                 return DeliveryResult(
                     DeliveryStatus.DELIVERED, f"Twilio accepted message {sid} ({state}, {segments} segments)", status
                 )
-            said = answer_excerpt(_text(response), self._credentials()) or "an empty body"
+            said = answer_excerpt(answer_text(response), self._credentials()) or "an empty body"
             reason = f"Twilio HTTP {status} without a message SID ({said}); check that the url is Twilio's API"
             return DeliveryResult(DeliveryStatus.FAILED, self._scrubbed(reason), status)
         code = answer.get("code")
         code = code if isinstance(code, int) and not isinstance(code, bool) else None
-        said = answer_excerpt(str(answer.get("message") or _text(response)), self._credentials()) or "an empty body"
+        said = str(answer.get("message") or answer_text(response))
+        said = answer_excerpt(said, self._credentials()) or "an empty body"
         outcome, meaning = ERRORS.get(code or 0, (None, ""))
         named = f" error {code}" if code else ""
         reason = self._scrubbed(f"Twilio HTTP {status}{named} ({said})" + (f": {meaning}" if meaning else ""))
         if status == 429 or outcome is DeliveryStatus.RATE_LIMITED:
             wait = retry_after_seconds(response.headers) or RATE_LIMITED_WAIT_S.get(code or 0)
             return DeliveryResult(DeliveryStatus.RATE_LIMITED, reason, status, wait)
-        if outcome is not None:
-            return DeliveryResult(outcome, reason, status)
-        if status >= 500 or status in RETRYABLE_STATUSES:
-            return DeliveryResult(DeliveryStatus.RETRY, reason, status)
-        return DeliveryResult(DeliveryStatus.FAILED, reason, status)
+        return DeliveryResult(outcome or status_outcome(status), reason, status)
 
     def pacing_key(self, message: Message) -> str:
         """The sender: a fingerprint of the account and its number or Messaging Service."""
@@ -249,7 +227,3 @@ class TwilioSmsChannel:
 
     def _scrubbed(self, text: str) -> str:
         return without_credentials(text, self._credentials())
-
-
-def _text(response: httpx.Response) -> str:
-    return response.content.decode("utf-8", errors="replace")

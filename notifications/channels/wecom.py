@@ -12,30 +12,21 @@ The key is never shown: the config hides the url in reprs and reasons have it cu
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Final, Literal
 from urllib.parse import parse_qs
 
 import httpx
-from pydantic import Field, ValidationError
+from pydantic import Field
 
-from muster.errors import ChannelError
 from notifications.channel import RateLimit
-from notifications.channels.dingtalk import (
-    MOBILE,
-    batch_text,
-    checked_language,
-    credential_fingerprint,
-    drill_title,
-    fit_body,
-    json_answer,
-    unreadable_answer,
-    without_credentials,
-)
-from notifications.config import ChannelConfig
-from notifications.framing import frame_message
+from notifications.config import ChannelConfig, channel_settings, channel_url
+from notifications.credentials import credential_fingerprint
+from notifications.fitting import batch_text, fitted_content
+from notifications.framing import ACK_LABELS, checked_language, drill_title, framed_text
+from notifications.group_robots import MOBILE, errcode_result, mentioned, split_mentions
 from notifications.message import DeliveryResult, DeliveryStatus, Message
+from notifications.outbound import compact_json, json_post
 
 __all__ = ["WeComChannel", "WeComConfig"]
 
@@ -47,8 +38,9 @@ RATE_LIMITS: Final = (RateLimit(20, 60),)  # per robot; errcode 45009 beyond
 RATE_LIMITED_WAIT_S: Final = 60.0  # the limit is per minute
 MAX_BATCH: Final = 50  # people mentioned in one message (no published cap)
 USER_AGENT: Final = "Muster-WeCom/1"
-ACK_LABELS: Final = {"zh": "确认收到", "en": "Acknowledge"}
-TRUNCATED_MARKERS: Final = {"zh": "…（正文过长，已截断）", "en": "…(truncated)"}
+EXPECTED_URL: Final = (
+    "the robot's webhook address with its key, e.g. https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…"
+)
 # errcode -> what it means for delivery, and what to do.
 ERRCODES: Final[Mapping[int, tuple[DeliveryStatus, str]]] = {
     -1: (DeliveryStatus.RETRY, "WeCom is busy"),
@@ -82,17 +74,8 @@ class WeComChannel:
     max_batch: ClassVar[int] = MAX_BATCH
 
     def __init__(self, config: ChannelConfig) -> None:
-        try:
-            settings = config if isinstance(config, WeComConfig) else WeComConfig(**dict(config))
-        except ValidationError as exc:
-            raise ChannelError(f"channel {config.name!r}: not a WeCom robot configuration: {exc}") from None
-        url = httpx.URL(settings.url)
-        key = parse_qs(url.query.decode()).get("key", [""])[0]
-        if url.scheme not in ("http", "https") or not url.host or not key:
-            raise ChannelError(
-                f"channel {settings.name!r}: url must be the robot's webhook address with its key, "
-                "e.g. https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…"
-            )
+        settings = channel_settings(config, WeComConfig, kind="a WeCom robot")
+        key = _key(channel_url(settings, expected=EXPECTED_URL, accept=lambda url: bool(_key(url))))
         self.config: ChannelConfig = settings
         self._settings = settings
         self._key = key
@@ -102,26 +85,16 @@ class WeComChannel:
 
     def build_request(self, message: Message) -> httpx.Request:
         """The message to the group, mentioning its recipient when it has an address."""
-        return self._request(message, [message.address] if message.address else [])
+        return self._request(message, mentioned([message]))
 
     def build_batch_request(self, messages: Sequence[Message]) -> httpx.Request:
         """One message to the group mentioning every recipient of the batch."""
         first = batch_text(messages, channel=self.config.name, max_batch=MAX_BATCH)
-        return self._request(first, list(dict.fromkeys(m.address for m in messages if m.address)))
+        return self._request(first, mentioned(messages))
 
     def parse_response(self, response: httpx.Response) -> DeliveryResult:
         """Read the errcode: 0 sent; 45009 rate limited; 93000 and unknown codes failed for good."""
-        answer = json_answer(response)
-        code = None if answer is None else answer.get("errcode")
-        if not isinstance(code, int) or isinstance(code, bool):
-            result = unreadable_answer(response, "WeCom robot")
-            return DeliveryResult(result.status, self._scrubbed(result.reason), result.http_status, result.retry_after)
-        if code == 0:
-            return DeliveryResult(DeliveryStatus.DELIVERED, "WeCom errcode 0 (ok)", response.status_code)
-        status, meaning = ERRCODES.get(code, (DeliveryStatus.FAILED, "not a code Muster knows"))
-        errmsg = " ".join(str((answer or {}).get("errmsg", "")).split())[:200]
-        reason = self._scrubbed(f"WeCom errcode {code} ({errmsg}): {meaning}")
-        return DeliveryResult(status, reason, response.status_code, RETRY_AFTER_S.get(code))
+        return errcode_result(response, vendor="WeCom", errcodes=ERRCODES, waits=RETRY_AFTER_S, credentials=[self._key])
 
     def pacing_key(self, message: Message) -> str:
         """The robot: a fingerprint of its key."""
@@ -131,22 +104,12 @@ class WeComChannel:
         """None: the key in the url is the credential."""
         return None
 
-    def _scrubbed(self, text: str) -> str:
-        return without_credentials(text, [self._key])
-
     def _request(self, message: Message, mentions: list[str]) -> httpx.Request:
-        language = checked_language(message)
+        checked_language(message)
         msgtype, render, limit = self._renderer(message, mentions)
-        body = fit_body(message.body, lambda b: len(render(b)) <= limit, TRUNCATED_MARKERS[language])
-        if body is None:
-            raise ChannelError(
-                f"channel {self.config.name!r}: message {message.delivery_key} is over {limit} bytes "
-                "even with an empty body; shorten its subject or ack link"
-            )
-        document = _document(msgtype, render(body).decode(), mentions)
-        content = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
-        headers = {"content-type": "application/json; charset=utf-8", "user-agent": USER_AGENT}
-        return httpx.Request("POST", self._settings.url, content=content, headers=headers)
+        content = fitted_content(message, render, limit, channel=self.config.name)
+        document = _document(msgtype, content.decode(), mentions)
+        return json_post(self._settings.url, compact_json(document), user_agent=USER_AGENT)
 
     def _renderer(self, message: Message, mentions: list[str]) -> tuple[_MsgType, Callable[[str], bytes], int]:
         """The message type, how its content renders around a given body, and its limit in bytes."""
@@ -166,24 +129,19 @@ class WeComChannel:
             return "markdown", markdown, MAX_MARKDOWN_BYTES
 
         def text(body: str) -> bytes:
-            return frame_message(
-                body=body,
-                subject=message.subject,
-                language=message.language,
-                drill=message.drill,
-                ack_url=message.ack_url,
-            ).encode()
+            return framed_text(message, body).encode()
 
         return "text", text, MAX_TEXT_BYTES
+
+
+def _key(url: httpx.URL) -> str:
+    """The robot's key in its webhook url's query, or ""."""
+    return parse_qs(url.query.decode()).get("key", [""])[0]
 
 
 def _document(msgtype: _MsgType, content: str, mentions: list[str]) -> dict[str, Any]:
     if msgtype == "markdown":
         return {"msgtype": "markdown", "markdown": {"content": content}}
-    mobiles = [a for a in mentions if MOBILE.fullmatch(a)]
-    text = {
-        "content": content,
-        "mentioned_list": [a for a in mentions if a not in mobiles],
-        "mentioned_mobile_list": mobiles,
-    }
+    mobiles, user_ids = split_mentions(mentions)
+    text = {"content": content, "mentioned_list": user_ids, "mentioned_mobile_list": mobiles}
     return {"msgtype": "text", "text": text}

@@ -55,6 +55,7 @@ class _AliyunSmsTwin:
     def __init__(self, state: SimState) -> None:
         self._state = state
         self._nonces: dict[str, float] = {}  # SignatureNonce -> when it was used, for 15 minutes
+        state.on_reset(self._forget_nonces)
 
     async def send(self, request: web.Request) -> web.Response:
         params = {name: request.query[name] for name in request.query}
@@ -68,11 +69,10 @@ class _AliyunSmsTwin:
             refusal = _signature_refusal(secret, params)
             record["signature_valid"] = refusal is None
             refusal = refusal or self._request_refusal(params)
-        answer = await self._state.scripted_answer(request.path)
-        if answer is None:
-            answer = refusal or self._verdict(params)
-        record["status"] = answer.status
-        return answer
+        return await self._state.answer(request, record, lambda: refusal or self._verdict(params))
+
+    def _forget_nonces(self) -> None:
+        self._nonces = {}
 
     def _request_refusal(self, params: Mapping[str, str]) -> web.Response | None:
         """What the RPC gateway answers for a signed request before SendSms runs (time, nonce, action)."""

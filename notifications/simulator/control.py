@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -19,16 +21,26 @@ class _Limit(BaseModel):
     per_s: float = Field(gt=0)
 
 
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+async def _read(request: web.Request, model: type[_Model], what: str) -> _Model | web.Response:
+    """The request's JSON body as ``model``, or the 400 answer naming each problem."""
+    try:
+        return model.model_validate_json(await request.read())
+    except ValidationError as exc:
+        problems = [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()]
+        return web.json_response({"error": f"invalid {what}", "problems": problems}, status=400)
+
+
 class _Control:
     def __init__(self, state: SimState) -> None:
         self._state = state
 
     async def set_script(self, request: web.Request) -> web.Response:
-        try:
-            script = SimScript.model_validate_json(await request.read())
-        except ValidationError as exc:
-            problems = [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()]
-            return web.json_response({"error": "invalid script", "problems": problems}, status=400)
+        script = await _read(request, SimScript, "script")
+        if isinstance(script, web.Response):
+            return script
         self._state.set_script(script)
         return web.json_response({"ok": True, "script": script.model_dump()})
 
@@ -54,11 +66,9 @@ class _Control:
 
     async def set_limit(self, request: web.Request) -> web.Response:
         """Replace the limit a vendor twin enforces: ``{"count": 20, "per_s": 3}``."""
-        try:
-            limit = _Limit.model_validate_json(await request.read())
-        except ValidationError as exc:
-            problems = [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()]
-            return web.json_response({"error": "invalid limit", "problems": problems}, status=400)
+        limit = await _read(request, _Limit, "limit")
+        if isinstance(limit, web.Response):
+            return limit
         vendor = request.match_info["vendor"]
         self._state.limits[vendor] = (limit.count, limit.per_s)
         return web.json_response({"ok": True, "vendor": vendor, **limit.model_dump()})

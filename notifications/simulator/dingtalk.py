@@ -25,7 +25,8 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from notifications.channels.dingtalk import MAX_MESSAGE_BYTES, SIGNATURE_WINDOW_S, credential_fingerprint, dingtalk_sign
+from notifications.channels.dingtalk import MAX_MESSAGE_BYTES, SIGNATURE_WINDOW_S, dingtalk_sign
+from notifications.credentials import credential_fingerprint
 from notifications.simulator.state import SimState
 
 __all__ = ["PATH", "VENDOR", "register"]
@@ -49,11 +50,9 @@ class _DingTalkTwin:
         if secret:
             refusal = _signature_refusal(secret, request.query, now_ms=int(time.time() * 1000))
             record["signature_valid"] = refusal is None
-        answer = await self._state.scripted_answer(request.path)
-        if answer is None:
-            answer = self._verdict(token, secret, refusal, body, record["body"])
-        record["status"] = answer.status
-        return answer
+        return await self._state.answer(
+            request, record, lambda: self._verdict(token, secret, refusal, body, record["body"])
+        )
 
     def _verdict(self, token: str, secret: str | None, refusal: str | None, body: bytes, document: Any) -> web.Response:
         if secret is None:

@@ -9,7 +9,8 @@ bot). Checked as Feishu checks, answered as Feishu answers, ``{"code", "msg", "d
     over 5 a second or 100 a minute for the bot     11232 frequency limited  (``state.limits["feishu"]`` replaces both)
     else                                            0     success
 
-Records are named ``bot-<fingerprint of the id>``; the recorded body holds the sign, nothing else secret.
+Records are named ``bot-<fingerprint of the id>`` and their path ends in ``…`` instead of the id; the
+recorded body holds the sign, nothing else secret.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from notifications.channels.dingtalk import credential_fingerprint
 from notifications.channels.feishu import MAX_BODY_BYTES, SIGNATURE_WINDOW_S, feishu_sign
+from notifications.credentials import credential_fingerprint
 from notifications.simulator.state import SimState
 
 __all__ = ["PATH", "VENDOR", "register"]
@@ -41,16 +42,15 @@ class _FeishuTwin:
     async def send(self, request: web.Request) -> web.Response:
         body = await request.read()
         hook_id = request.match_info["hook_id"]
-        record = self._state.open_record(request, name=f"bot-{credential_fingerprint(hook_id)}", body=body)
+        name, masked = f"bot-{credential_fingerprint(hook_id)}", PATH.format(hook_id="…")
+        record = self._state.open_record(request, name=name, body=body, path=masked)
         document = record["body"]
         secret = self._state.credential(VENDOR, hook_id)
         if secret:
             record["signature_valid"] = _signature_valid(secret, document, now=time.time())
-        answer = await self._state.scripted_answer(request.path)
-        if answer is None:
-            answer = self._verdict(hook_id, secret, record["signature_valid"], body, document)
-        record["status"] = answer.status
-        return answer
+        return await self._state.answer(
+            request, record, lambda: self._verdict(hook_id, secret, record["signature_valid"], body, document)
+        )
 
     def _verdict(
         self, hook_id: str, secret: str | None, signature_valid: bool | None, body: bytes, document: Any

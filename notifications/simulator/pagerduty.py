@@ -16,9 +16,11 @@ Checked as PagerDuty checks, answered as it answers:
 
 Alerts: a trigger opens an alert for its dedup_key unless one is open (triggered or acknowledged);
 then the alert only counts the trigger and the record is marked ``duplicate``. acknowledge and
-resolve change an open alert and are ignored otherwise, as PagerDuty does. ``GET /_sim/pagerduty/alerts``
-shows every alert (``DELETE`` forgets them). Records are named ``service-<fingerprint of the routing
-key>``, and the routing key in the recorded body is replaced by that fingerprint.
+resolve change an open alert and are ignored otherwise, as PagerDuty does. A record's ``details``
+hold its alert as the event left it (``{"alert": {…}}``). ``GET /_sim/pagerduty/alerts`` shows every
+alert; ``DELETE`` forgets them, and so does the simulator's reset. Records are named
+``service-<fingerprint of the routing key>``, and the routing key in the recorded body is replaced by
+that fingerprint.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from notifications.channels.dingtalk import credential_fingerprint
 from notifications.channels.pagerduty import (
     EVENT_ACTIONS,
     MAX_BODY_BYTES,
@@ -39,6 +40,7 @@ from notifications.channels.pagerduty import (
     ROUTING_KEY_CHARS,
     SEVERITIES,
 )
+from notifications.credentials import credential_fingerprint
 from notifications.simulator.state import SimRecord, SimState
 
 __all__ = ["ALERTS_PATH", "PATH", "VENDOR", "register"]
@@ -67,6 +69,7 @@ class _PagerDutyTwin:
     def __init__(self, state: SimState) -> None:
         self._state = state
         self._alerts: dict[tuple[str, str], _Alert] = {}
+        state.on_reset(self._alerts.clear)
 
     async def enqueue(self, request: web.Request) -> web.Response:
         body = await request.read()
@@ -78,11 +81,7 @@ class _PagerDutyTwin:
             record["name"] = f"service-{service}"
             record["body"] = event | {"routing_key": f"fingerprint:{service}"}
             record["signature_valid"] = isinstance(key, str) and self._state.credential(VENDOR, key) is not None
-        answer = await self._state.scripted_answer(request.path)
-        if answer is None:
-            answer = self._verdict(event, len(body), service, record)
-        record["status"] = answer.status
-        return answer
+        return await self._state.answer(request, record, lambda: self._verdict(event, len(body), service, record))
 
     def _verdict(self, event: Any, size: int, service: str, record: SimRecord) -> web.Response:
         if not isinstance(event, dict):
@@ -96,6 +95,9 @@ class _PagerDutyTwin:
             return web.json_response({"status": "throttle exceeded", "message": THROTTLED}, status=429)
         dedup_key = event.get("dedup_key") or uuid.uuid4().hex
         record["duplicate"] = self._apply(service, event["event_action"], dedup_key)
+        alert = self._alerts.get((service, dedup_key))
+        if alert is not None:
+            record["details"] = {"alert": asdict(alert)}
         return web.json_response(
             {"status": "success", "message": "Event processed", "dedup_key": dedup_key}, status=202
         )

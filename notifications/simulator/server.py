@@ -123,7 +123,7 @@ class Simulator:
         self._state.clear_scripts(path)
 
     def reset(self) -> None:
-        """Forget every record and every script."""
+        """Forget every record, script and rate-limit window, and what each twin keeps (alerts, nonces)."""
         self._state.reset()
 
     async def __aenter__(self) -> Simulator:

@@ -43,16 +43,14 @@ class _SlackTwin:
         body = await request.read()
         team, hook, token = (request.match_info[k] for k in ("team", "hook", "token"))
         webhook = f"{team}/{hook}"
-        record = self._state.open_record(request, name=f"webhook-{webhook}", body=body)
-        record["path"] = f"/slack/services/{webhook}/…"
+        masked = PATH.format(team=team, hook=hook, token="…")
+        record = self._state.open_record(request, name=f"webhook-{webhook}", body=body, path=masked)
         known = self._state.credential(VENDOR, webhook)
         if known is not None:
             record["signature_valid"] = hmac.compare_digest(known.encode(), token.encode())
-        answer = await self._state.scripted_answer(request.path)
-        if answer is None:
-            answer = self._verdict(webhook, known, record["signature_valid"], record["body"])
-        record["status"] = answer.status
-        return answer
+        return await self._state.answer(
+            request, record, lambda: self._verdict(webhook, known, record["signature_valid"], record["body"])
+        )
 
     def _verdict(self, webhook: str, known: str | None, token_valid: bool | None, document: Any) -> web.Response:
         if known is None:

@@ -8,6 +8,7 @@ import json
 import random
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, TypedDict
@@ -33,6 +34,7 @@ class SimRecord(TypedDict):
     signature_valid: bool | None  # None when no secret is configured
     status: int | None
     duplicate: bool  # a repeat of a message id the twin had already accepted: answered 200, not processed again
+    details: dict[str, Any]  # the twin's own state after this request (e.g. a PagerDuty alert); {} when none
 
 
 class SimScript(BaseModel):
@@ -73,16 +75,21 @@ class SimState:
     _accepted_ids: set[tuple[str, str]] = field(default_factory=set, init=False)
     _seq: int = field(default=0, init=False)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _twin_resets: list[Callable[[], None]] = field(default_factory=list, init=False)
 
-    def open_record(self, request: web.Request, *, name: str, body: bytes) -> SimRecord:
-        """Keep a record of a request on arrival; the twin fills in its verdict and answer."""
+    def open_record(self, request: web.Request, *, name: str, body: bytes, path: str | None = None) -> SimRecord:
+        """Keep a record of a request on arrival; the twin fills in its verdict and answer.
+
+        ``path`` replaces the request's path in the record where the path holds a credential
+        (a webhook id, a token), so the record shows a masked path from the start.
+        """
         self._seq += 1
         parsed: Any = None
         with contextlib.suppress(ValueError):
             parsed = json.loads(body)
         record = SimRecord(
             seq=self._seq,
-            path=request.path,
+            path=request.path if path is None else path,
             name=name,
             received_at=datetime.now(UTC).isoformat(),
             headers={header: request.headers.get(header) for header in RECORDED_HEADERS},
@@ -90,9 +97,33 @@ class SimState:
             signature_valid=None,
             status=None,
             duplicate=False,
+            details={},
         )
         self.records.append(record)
         return record
+
+    async def answer(
+        self,
+        request: web.Request,
+        record: SimRecord,
+        verdict: Callable[[], web.Response],
+        *,
+        before_script: web.Response | None = None,
+    ) -> web.Response:
+        """The answer to a recorded request, kept in its record: the scripted failure for its path, else ``verdict()``.
+
+        ``before_script`` is an answer that comes before any script (a twin's own rate limit);
+        ``verdict`` runs only when nothing else answered, so it counts against limits only then.
+        """
+        answer = before_script if before_script is not None else await self.scripted_answer(request.path)
+        if answer is None:
+            answer = verdict()
+        record["status"] = answer.status
+        return answer
+
+    def on_reset(self, forget: Callable[[], None]) -> None:
+        """Have ``reset()`` also call ``forget``: how a twin forgets its own state (alerts, nonces)."""
+        self._twin_resets.append(forget)
 
     def set_script(self, script: SimScript) -> None:
         """Replace the script for ``script.path``."""
@@ -106,11 +137,13 @@ class SimState:
             self._scripts.pop(path, None)
 
     def reset(self) -> None:
-        """Forget every record, every script, every rate-limit window and every accepted message id."""
+        """Forget every record, script, rate-limit window and accepted message id, and each twin's own state."""
         self.records.clear()
         self._scripts.clear()
         self._windows.clear()
         self._accepted_ids.clear()
+        for forget in self._twin_resets:
+            forget()
 
     def credential(self, vendor: str, credential_id: str) -> str | None:
         """The secret the twin of ``vendor`` knows for ``credential_id``, or None if unknown."""

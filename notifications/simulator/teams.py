@@ -12,7 +12,8 @@ Workflows trigger checks, answered as Azure answers (``{"error": {"code", "messa
     over 4 requests a second for the workflow     429 TooManyRequests, Retry-After  (``state.limits["teams"]``)
     else                                          202 Accepted, no body
 
-Records are named ``workflow-<fingerprint of the id>``; the sig (in the query) is never recorded.
+Records are named ``workflow-<fingerprint of the id>`` and their path ends in ``…`` instead of the id
+(the channel holds the workflow's path secret too); the sig (in the query) is never recorded.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from notifications.channels.dingtalk import credential_fingerprint
 from notifications.channels.teams import CARD_CONTENT_TYPE
+from notifications.credentials import credential_fingerprint
 from notifications.simulator.state import SimState
 
 __all__ = ["PATH", "VENDOR", "register"]
@@ -43,16 +44,15 @@ class _TeamsTwin:
     async def send(self, request: web.Request) -> web.Response:
         body = await request.read()
         workflow_id = request.match_info["workflow_id"]
-        record = self._state.open_record(request, name=f"workflow-{credential_fingerprint(workflow_id)}", body=body)
+        name, masked = f"workflow-{credential_fingerprint(workflow_id)}", PATH.format(workflow_id="…")
+        record = self._state.open_record(request, name=name, body=body, path=masked)
         known = self._state.credential(VENDOR, workflow_id)
         sig = request.query.get("sig", "")
         if known is not None:
             record["signature_valid"] = bool(sig) and hmac.compare_digest(known.encode(), sig.encode())
-        answer = await self._state.scripted_answer(request.path)
-        if answer is None:
-            answer = self._verdict(workflow_id, known, sig, body, record["body"])
-        record["status"] = answer.status
-        return answer
+        return await self._state.answer(
+            request, record, lambda: self._verdict(workflow_id, known, sig, body, record["body"])
+        )
 
     def _verdict(self, workflow_id: str, known: str | None, sig: str, body: bytes, document: Any) -> web.Response:
         if known is None:

@@ -91,7 +91,7 @@ class SimulatorThread:
         self._call(apply)
 
     def reset(self) -> None:
-        """Forget every record and every script."""
+        """Forget every record, script and rate-limit window, and what each twin keeps (alerts, nonces)."""
 
         async def apply() -> None:
             self._simulator.reset()

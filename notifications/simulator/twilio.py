@@ -11,6 +11,7 @@ Answered as Twilio answers, ``{"code", "message", "more_info", "status"}`` on er
                                                             Twilio queues messages rather than refusing them)
     else                                                201 the message resource, status "queued"
 
+Records are named ``account-<fingerprint of the SID>`` and their path holds ``…`` instead of the SID.
 The record's body is the form (To, From, MessagingServiceSid, Body, StatusCallback); the token is not recorded.
 """
 
@@ -29,8 +30,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from notifications.channels.dingtalk import credential_fingerprint
 from notifications.channels.twilio_sms import API_VERSION, E164, MAX_BODY_CHARS, sms_segments, utf16_length
+from notifications.credentials import credential_fingerprint
 from notifications.simulator.state import SimState
 
 __all__ = ["PATH", "VENDOR", "register"]
@@ -48,14 +49,11 @@ class _TwilioTwin:
         body = await request.read()
         sid = request.match_info["sid"]
         form = dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
-        record = self._state.open_record(request, name=f"account-{credential_fingerprint(sid)}", body=b"")
+        name, masked = f"account-{credential_fingerprint(sid)}", PATH.format(sid="…")
+        record = self._state.open_record(request, name=name, body=b"", path=masked)
         record["body"] = {k: form[k] for k in RECORDED if k in form}
         record["signature_valid"] = self._authenticated(sid, request.headers.get("Authorization", ""))
-        answer = await self._state.scripted_answer(request.path)
-        if answer is None:
-            answer = self._verdict(sid, record["signature_valid"], form)
-        record["status"] = answer.status
-        return answer
+        return await self._state.answer(request, record, lambda: self._verdict(sid, record["signature_valid"], form))
 
     def _authenticated(self, sid: str, authorization: str) -> bool:
         token = self._state.credential(VENDOR, sid)

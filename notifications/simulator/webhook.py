@@ -35,13 +35,8 @@ class _WebhookTwin:
             record["signature_valid"] = verify_standard_webhook(
                 secret, request.headers, body, now=time.time(), tolerance_s=TOLERANCE_S
             )
-        answer = self._over_limit(name)
-        if answer is None:
-            answer = await self._state.scripted_answer(request.path)
-        if answer is None:
-            answer = self._verdict(record)
-        record["status"] = answer.status
-        return answer
+        limited = self._over_limit(name)
+        return await self._state.answer(request, record, lambda: self._verdict(record), before_script=limited)
 
     def _over_limit(self, name: str) -> web.Response | None:
         limit = self._state.limits.get(VENDOR)

@@ -19,8 +19,8 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from notifications.channels.dingtalk import credential_fingerprint
 from notifications.channels.wecom import MAX_MARKDOWN_BYTES, MAX_TEXT_BYTES
+from notifications.credentials import credential_fingerprint
 from notifications.simulator.state import SimState
 
 __all__ = ["PATH", "VENDOR", "register"]
@@ -40,11 +40,7 @@ class _WeComTwin:
         body = await request.read()
         key = request.query.get("key", "")
         record = self._state.open_record(request, name=f"robot-{credential_fingerprint(key)}", body=body)
-        answer = await self._state.scripted_answer(request.path)
-        if answer is None:
-            answer = self._verdict(key, record["body"])
-        record["status"] = answer.status
-        return answer
+        return await self._state.answer(request, record, lambda: self._verdict(key, record["body"]))
 
     def _verdict(self, key: str, document: Any) -> web.Response:
         if not key or self._state.credential(VENDOR, key) is None:

@@ -419,3 +419,15 @@ async def test_deliver_sends_same_text_to_many_numbers_as_one_sendsms(
     assert [o.result.status for o in outcomes] == [DeliveryStatus.DELIVERED] * 3
     [record] = sms_twin.records
     assert record["body"]["PhoneNumbers"] == "13900000000,13900000001,13900000002"
+
+
+async def test_reset_forgets_the_nonces_the_twin_has_seen(sms_twin: Simulator, make_message: MessageFactory) -> None:
+    """After the simulator's reset a nonce used before is accepted again: the twin's own state is cleared too."""
+    sms = sim_channel(sms_twin)
+    auth = AliyunRpcAuth(KEY_ID, SecretStr(KEY_SECRET), nonce=lambda: "same-nonce")
+    request = sms.build_request(sms_message(make_message))
+    async with httpx.AsyncClient() as client:
+        before = (await client.send(request, auth=auth)).json()["Code"]
+        sms_twin.reset()
+        after = (await client.send(request, auth=auth)).json()["Code"]
+    assert (before, after) == ("OK", "OK")

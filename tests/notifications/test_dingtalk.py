@@ -15,12 +15,12 @@ from muster.errors import ChannelError
 from notifications import DeliveryStatus, Message, build_channel, deliver, parse_channel_config
 from notifications.channels.dingtalk import (
     MAX_MESSAGE_BYTES,
-    TRUNCATED_MARKERS,
     DingTalkChannel,
     DingTalkConfig,
     DingTalkSignAuth,
     dingtalk_sign,
 )
+from notifications.framing import TRUNCATED_MARKERS
 from notifications.simulator import Simulator
 from notifications.testing import MemoryLedger
 

@@ -15,12 +15,12 @@ from muster.errors import ChannelError
 from notifications import DeliveryStatus, Message, build_channel, deliver
 from notifications.channels.feishu import (
     MAX_BODY_BYTES,
-    TRUNCATED_MARKERS,
     FeishuChannel,
     FeishuConfig,
     FeishuSignAuth,
     feishu_sign,
 )
+from notifications.framing import TRUNCATED_MARKERS
 from notifications.simulator import Simulator
 from notifications.testing import MemoryLedger
 
@@ -340,3 +340,11 @@ async def test_records_hold_the_sign_but_not_the_secret(bot_twin: Simulator, mak
     assert SECRET not in json.dumps(record, ensure_ascii=False)
     assert HOOK_ID not in json.dumps({k: v for k, v in record.items() if k != "path"}, ensure_ascii=False)
     assert record["body"]["sign"]
+
+
+async def test_records_never_hold_the_webhook_id(bot_twin: Simulator, make_message: MessageFactory) -> None:
+    """A record's path ends in … instead of the webhook id, so the id appears nowhere in what the twin keeps."""
+    await delivered([bot_message(make_message)], sim_channel(bot_twin))
+    [record] = bot_twin.records
+    assert record["path"] == "/feishu/open-apis/bot/v2/hook/…"
+    assert HOOK_ID not in json.dumps(bot_twin.records, ensure_ascii=False)

@@ -68,6 +68,27 @@ def test_notifications_imports_no_other_project_package() -> None:
     assert offenders == []
 
 
+def test_channels_import_no_other_channel() -> None:
+    """A channel module imports the shared modules only, never another channel (nor a twin)."""
+    offenders = []
+    for path in sorted((PACKAGE / "channels").glob("*.py")):
+        for name in imported_modules(path):
+            if name.startswith(("notifications.channels.", "notifications.simulator")):
+                offenders.append(f"{path.name} imports {name}")
+    assert offenders == []
+
+
+def test_twins_import_only_their_own_channel() -> None:
+    """A simulator twin reads the facts of its own channel only; what twins share comes from the shared modules."""
+    own = {"twilio": "twilio_sms"}
+    offenders = []
+    for path in sorted((PACKAGE / "simulator").glob("*.py")):
+        channels = {n for n in imported_modules(path) if n.startswith("notifications.channels.")}
+        allowed = {f"notifications.channels.{own.get(path.stem, path.stem)}"}
+        offenders.extend(f"{path.name} imports {name}" for name in sorted(channels - allowed))
+    assert offenders == []
+
+
 def test_modules_stay_short() -> None:
     """Every module under notifications/ is at most about 400 lines."""
     long = [p.name for p in PACKAGE.rglob("*.py") if len(p.read_text(encoding="utf-8").splitlines()) > MAX_MODULE_LINES]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -16,13 +17,13 @@ from notifications.channels.pagerduty import (
     DEFAULT_URL,
     MAX_BODY_BYTES,
     MAX_SUMMARY_CHARS,
-    TRUNCATED_MARKERS,
     PagerDutyChannel,
     PagerDutyConfig,
     pagerduty_dedup_key,
     pagerduty_severity,
     pagerduty_status_request,
 )
+from notifications.framing import TRUNCATED_MARKERS
 from notifications.simulator import Simulator
 from notifications.testing import MemoryLedger
 
@@ -88,6 +89,27 @@ def test_trigger_event_carries_summary_severity_details_and_the_ack_link(make_me
             },
         },
     }
+
+
+def test_event_time_is_the_incidents_occurred_at_in_utc(make_message: MessageFactory) -> None:
+    """A message's occurred_at is sent as payload.timestamp, ISO 8601 in UTC; the same message builds the same event."""
+    occurred = datetime(2024, 5, 1, 16, 30, tzinfo=timezone(timedelta(hours=8)))
+    message = pd_message(make_message, occurred_at=occurred)
+    channel = make_channel()
+    assert event(channel.build_request(message))["payload"]["timestamp"] == "2024-05-01T08:30:00+00:00"
+    assert channel.build_request(message).content == channel.build_request(message).content
+
+
+def test_event_without_occurred_at_carries_no_timestamp(make_message: MessageFactory) -> None:
+    """Without occurred_at the payload has no timestamp: PagerDuty stamps the time it receives the event."""
+    assert "timestamp" not in event(make_channel().build_request(pd_message(make_message)))["payload"]
+
+
+def test_occurred_at_without_a_time_zone_is_refused_naming_the_channel(make_message: MessageFactory) -> None:
+    """A naive occurred_at cannot be put in UTC: ChannelError naming the channel and the message."""
+    message = pd_message(make_message, occurred_at=datetime(2024, 5, 1, 16, 30))
+    with pytest.raises(ChannelError, match=r"'duty-pd': message inc-1/notify-duty/r1/1 has an occurred_at without"):
+        make_channel().build_request(message)
 
 
 @pytest.mark.parametrize(
@@ -378,3 +400,24 @@ async def test_records_hold_a_fingerprint_instead_of_the_routing_key(
     assert ROUTING_KEY not in json.dumps(pd_twin.records, ensure_ascii=False)
     assert pd_twin.records[0]["name"].startswith("service-")
     assert pd_twin.records[0]["body"]["routing_key"].startswith("fingerprint:")
+
+
+async def test_reset_forgets_the_alerts(pd_twin: Simulator, make_message: MessageFactory) -> None:
+    """The simulator's reset clears the twin's alerts too, so the next trigger opens a new alert."""
+    channel = sim_channel(pd_twin)
+    await delivered([pd_message(make_message)], channel)
+    assert len(await alerts(pd_twin)) == 1
+    pd_twin.reset()
+    assert await alerts(pd_twin) == []
+    await delivered([pd_message(make_message, delivery_key="inc-1/notify-duty/r1/2")], channel)
+    assert [(r["duplicate"], r["details"]["alert"]["opened"]) for r in pd_twin.records] == [(False, 1)]
+
+
+async def test_records_show_the_alert_as_each_event_left_it(pd_twin: Simulator, make_message: MessageFactory) -> None:
+    """Each accepted event's record holds its alert in details: opened, then joined by the next round's trigger."""
+    channel = sim_channel(pd_twin)
+    await delivered([pd_message(make_message)], channel)
+    await delivered([pd_message(make_message, delivery_key="inc-1/notify-duty/r1/2")], channel)
+    shown = [(r["details"]["alert"]["status"], r["details"]["alert"]["triggers"]) for r in pd_twin.records]
+    assert shown == [("triggered", 1), ("triggered", 2)]
+    assert ROUTING_KEY not in json.dumps([r["details"] for r in pd_twin.records])

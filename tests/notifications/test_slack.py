@@ -17,12 +17,12 @@ from notifications.channels.slack import (
     MAX_BLOCKS,
     MAX_SECTION_CHARS,
     MAX_TEXT_CHARS,
-    TRUNCATED_MARKERS,
     SlackChannel,
     SlackConfig,
     slack_sections,
 )
 from notifications.config import RateLimitSetting
+from notifications.framing import TRUNCATED_MARKERS
 from notifications.simulator import Simulator
 from notifications.testing import MemoryLedger
 

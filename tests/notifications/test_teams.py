@@ -11,7 +11,8 @@ import pytest
 
 from muster.errors import ChannelError
 from notifications import ChannelConfig, DeliveryOutcome, DeliveryStatus, Message, build_channel, deliver
-from notifications.channels.teams import MAX_BODY_BYTES, TRUNCATED_MARKERS, TeamsChannel, TeamsConfig
+from notifications.channels.teams import MAX_BODY_BYTES, TeamsChannel, TeamsConfig
+from notifications.framing import TRUNCATED_MARKERS
 from notifications.simulator import Simulator
 from notifications.testing import MemoryLedger
 
@@ -311,3 +312,11 @@ async def test_records_never_hold_the_sig(teams_twin: Simulator, make_message: M
     await delivered([teams_message(make_message)], sim_channel(teams_twin))
     assert SIM_SIG not in json.dumps(teams_twin.records, ensure_ascii=False)
     assert teams_twin.records[0]["name"].startswith("workflow-")
+
+
+async def test_records_never_hold_the_workflow_id(teams_twin: Simulator, make_message: MessageFactory) -> None:
+    """A record's path ends in … instead of the workflow id, which the channel keeps secret like the sig."""
+    await delivered([teams_message(make_message)], sim_channel(teams_twin))
+    [record] = teams_twin.records
+    assert (record["path"], record["status"]) == ("/teams/workflows/…", 202)
+    assert f"/{WORKFLOW}" not in json.dumps(teams_twin.records, ensure_ascii=False)

@@ -335,3 +335,11 @@ async def test_records_never_hold_the_token(twilio_twin: Simulator, make_message
     await delivered([sms_message(make_message)], sim_channel(twilio_twin))
     assert TOKEN not in json.dumps(twilio_twin.records, ensure_ascii=False)
     assert twilio_twin.records[0]["name"].startswith("account-")
+
+
+async def test_records_never_hold_the_account_sid(twilio_twin: Simulator, make_message: MessageFactory) -> None:
+    """A record's path holds … instead of the account SID; the account is named by a fingerprint."""
+    await delivered([sms_message(make_message)], sim_channel(twilio_twin))
+    [record] = twilio_twin.records
+    assert record["path"] == "/twilio/2010-04-01/Accounts/…/Messages.json"
+    assert SID not in json.dumps(twilio_twin.records, ensure_ascii=False)

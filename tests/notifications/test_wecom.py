@@ -15,10 +15,10 @@ from notifications import ChannelConfig, DeliveryStatus, Message, build_channel,
 from notifications.channels.wecom import (
     MAX_MARKDOWN_BYTES,
     MAX_TEXT_BYTES,
-    TRUNCATED_MARKERS,
     WeComChannel,
     WeComConfig,
 )
+from notifications.framing import TRUNCATED_MARKERS
 from notifications.simulator import Simulator
 from notifications.testing import MemoryLedger
 
