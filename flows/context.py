@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -32,6 +33,11 @@ class RunContext:
     run_id: str
     facts: dict[str, Any] = field(default_factory=dict)
     pacer: Pacer = field(default_factory=Pacer)  # one per run: concurrent steps share each endpoint's budget
+    ack_key: bytes | None = None  # signs ack and task links; None: no links (answers by CLI or API only)
+    public_url: str | None = None  # base of those links, e.g. https://muster.example.org
+    link_ttl: timedelta = timedelta(hours=24)
+    await_answers: bool = False  # steps wait for acks and confirmations only when answers can reach them
+    release: Callable[[str], None] = field(default=lambda step_id: None)  # dependents may start
 
     def record(self, kind: EntryKind, **fields: Any) -> None:
         """Append an entry to this incident's action log."""

@@ -6,10 +6,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from flows.context import RunContext
+from flows.deadlines import watch_deadline
+from flows.messages import StepOutcome
 from flows.schedule import StepScheduler
-from flows.steps import StepOutcome
 from incidents import EntryKind, Incident, Outcome
-from playbooks import localize, plan_steps, response_level
+from playbooks import ReportStep, localize, plan_steps, response_level
 
 __all__ = ["POLL_S", "PlanRun"]
 
@@ -29,10 +30,20 @@ class PlanRun:
         self.scheduler = StepScheduler(
             ctx.playbook, run, on_failed_need=self._note_failed_need, should_start=self._may_start
         )
+        ctx.release = self.scheduler.release
+        self._watchers: dict[str, asyncio.Task[None]] = {}
 
     def start(self) -> None:
-        """Log the steps skipped at this level and schedule the rest."""
-        self.scheduler.add(self._plan())
+        """Log the steps skipped at this level and schedule the rest, with their deadline watchers."""
+        self._watch(self.scheduler.add(self._plan()))
+
+    def _watch(self, step_ids: list[str]) -> None:
+        for step_id in step_ids:
+            step = self.ctx.playbook.step(step_id)
+            if isinstance(step, ReportStep) and step_id not in self._watchers:
+                self._watchers[step_id] = asyncio.create_task(
+                    watch_deadline(self.ctx, step), name=f"deadline:{step_id}"
+                )
 
     async def follow(self) -> dict[str, StepOutcome | BaseException]:
         """Wait for every step, widening the plan when an update raises the level."""
@@ -42,6 +53,9 @@ class PlanRun:
                 await asyncio.wait({waiting}, timeout=self.poll_s)
                 self.check_updates()
             if not self.check_updates():
+                for watcher in self._watchers.values():  # every report step has judged its own deadline by now
+                    watcher.cancel()
+                await asyncio.gather(*self._watchers.values(), return_exceptions=True)
                 return waiting.result()
 
     def check_updates(self) -> bool:
@@ -70,6 +84,7 @@ class PlanRun:
             )
             ctx.level = level
         added = self.scheduler.add(self._plan())
+        self._watch(added)
         if added:
             ctx.record(
                 EntryKind.NOTE,

@@ -15,8 +15,9 @@ from pydantic import BaseModel, Field
 from flows.catalog import find_playbook
 from flows.config import load_config
 from flows.context import RunContext
+from flows.messages import StepOutcome
 from flows.plan_run import PlanRun
-from flows.steps import StepOutcome, run_step_kind
+from flows.steps import run_step_kind
 from incidents import ActionLog, EntryKind, Incident, Outcome, incident_from_log, open_action_log, report_incident
 from notifications import build_channel, delivery_client
 from playbooks import Playbook, localize, response_level
@@ -33,6 +34,12 @@ class RunOptions(BaseModel):
     playbook_dirs: list[str] = Field(default_factory=list, description="Extra folders of playbooks")
     database: str | None = Field(default=None, description="Action-log URL; default: HOME/muster.db")
     report_language: str = Field(default="zh", pattern="^(zh|en)$")
+    public_url: str | None = Field(default=None, description="Base of ack and task links; None: no links")
+    await_answers: bool = Field(
+        default=False,
+        description="Wait for acks and task confirmations (repeat, escalate, judge deadlines by them); "
+        "without it, links are sent and answers recorded whenever they come, but no step waits for them",
+    )
 
     def action_log(self) -> ActionLog:
         """Open the action log these options name."""
@@ -120,6 +127,12 @@ async def close_run(ctx: RunContext, options: RunOptions) -> tuple[str, str]:
     return str(rendered.path), rendered.sha256
 
 
+def _ack_key(home: Path) -> bytes | None:
+    from responders import ack_key
+
+    return ack_key(home)
+
+
 def _playbook_for(name: str, options: RunOptions) -> Playbook:
     return find_playbook(name, [Path(d) for d in options.playbook_dirs])
 
@@ -149,6 +162,9 @@ async def respond(incident: Incident, playbook: str, options: RunOptions) -> Run
             client=client,
             run_id=run_id,
             facts=facts,
+            ack_key=_ack_key(Path(options.home)),
+            public_url=options.public_url,
+            await_answers=options.await_answers,
         )
         ctx.record(
             EntryKind.RUN_STARTED,

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from flows.context import ActionLogLedger, RunContext
+from flows.ack_wait import wait_for_answers
+from flows.acknowledge import chase_acks
+from flows.context import RunContext
+from flows.deadlines import deadline_at, judge_deadline
+from flows.messages import MessagingStep, Purpose, Recipient, StepOutcome, compose, recipients, send, tally
 from incidents import EntryKind, Outcome
-from notifications import Channel, DeliveryOutcome, DeliveryStatus, Message, build_channel, deliver
+from notifications import DeliveryStatus, Message, build_channel
 from playbooks import (
-    Deadline,
     HttpStep,
     NotifyStep,
     ReportStep,
@@ -24,127 +26,39 @@ from playbooks import (
     localize,
     render_template,
 )
-from responders import Person
 
 __all__ = ["STEP_RUNNERS", "StepOutcome", "run_step_kind"]
-
-
-@dataclass(frozen=True, slots=True)
-class StepOutcome:
-    """What a step did: messages sent, delivered, failed, people unreachable."""
-
-    sent: int = 0
-    delivered: int = 0
-    failed: int = 0
-    unreachable: int = 0
-    duplicates: int = 0
-
 
 StepRunner = Callable[[Step, RunContext], Awaitable[StepOutcome]]
 
 
-def _deadline_at(deadline: Deadline, ctx: RunContext) -> datetime:
-    start = ctx.incident.occurred_at if deadline.from_ == "occurred_at" else ctx.incident.reported_at
-    return start + deadline.within
-
-
-def _recipients(step: NotifyStep | TaskStep | ReportStep, ctx: RunContext) -> list[tuple[Person, str]]:
-    """Each person holding one of the step's roles once, with the first such role; log empty roles."""
-    chosen: dict[str, tuple[Person, str]] = {}
-    for role in step.to:
-        holders = ctx.config.roster.holders(role)
-        if not holders:
-            ctx.record(
-                EntryKind.MESSAGE_UNREACHABLE,
-                step=step.id,
-                outcome=Outcome.FAILED,
-                detail={"role": role, "reason": f"nobody in the roster holds role {role!r}"},
-            )
-        for person in holders:
-            chosen.setdefault(person.id, (person, role))
-    return list(chosen.values())
-
-
-def _compose(
-    step: NotifyStep | TaskStep | ReportStep, ctx: RunContext, extra: Mapping[str, object]
-) -> tuple[list[Message], int]:
-    messages: list[Message] = []
-    unreachable = 0
-    for person, role in _recipients(step, ctx):
-        language = ctx.language_for(person.language)
-        if not person.contacts:
-            unreachable += 1
-            ctx.record(
-                EntryKind.MESSAGE_UNREACHABLE,
-                step=step.id,
-                recipient=person.id,
-                outcome=Outcome.FAILED,
-                detail={"role": role, "recipient_name": person.name, "reason": "no contact points in the roster"},
-            )
-            continue
-        role_name = localize(ctx.playbook.roles[role].name, language)
-        context = ctx.base_template_context(language) | {
-            "step": {"id": step.id, "title": localize(step.title, language), "kind": step.kind.value},
-            "recipient": {"id": person.id, "name": person.display_name(language), "role": role, "role_name": role_name},
-        }
-        for key, value in extra.items():
-            context[key] = localize(value, language) if isinstance(value, dict) else value
-        contact, *others = person.contacts
-        messages.append(
-            Message(
-                delivery_key=f"{ctx.incident.id}/{step.id}/{person.id}/0",
-                incident_id=ctx.incident.id,
-                step_id=step.id,
-                recipient_id=person.id,
-                recipient_name=person.name,
-                channel=contact.channel,
-                address=contact.address,
-                language=language,
-                subject=f"{localize(ctx.playbook.title, language)} · {localize(step.title, language)}",
-                body=render_template(localize(step.message, language), context),
-                drill=ctx.incident.drill,
-                role=role,
-                severity=ctx.incident.grade.value,
-                fallbacks=tuple((c.channel, c.address) for c in others),
-            )
-        )
-    return messages, unreachable
-
-
-def _tally(outcomes: list[DeliveryOutcome], unreachable: int) -> StepOutcome:
-    fresh = [o for o in outcomes if not o.skipped_as_duplicate]
-    return StepOutcome(
-        sent=len(fresh),
-        delivered=sum(o.result.status is DeliveryStatus.DELIVERED for o in fresh),
-        failed=sum(o.result.status is not DeliveryStatus.DELIVERED for o in fresh),
-        unreachable=unreachable,
-        duplicates=len(outcomes) - len(fresh),
-    )
-
-
-async def _send(
-    messages: list[Message], ctx: RunContext, channels: Mapping[str, Channel] | None = None
-) -> list[DeliveryOutcome]:
-    ledger = ActionLogLedger(ctx.log)
-    try:
-        return await deliver(messages, channels or ctx.channels, ledger=ledger, client=ctx.client, pacer=ctx.pacer)
-    finally:
-        ledger.flush()
+async def _reach(
+    step: MessagingStep, ctx: RunContext, extra: dict[str, object], purpose: Purpose | None
+) -> tuple[list[Recipient], StepOutcome]:
+    """Send round 0 to everyone on duty in the step's roles; the step's dependents may start after this."""
+    people = recipients(step.to, ctx, step.id)
+    messages, unreachable = compose(step, ctx, people, extra=extra, purpose=purpose)
+    outcomes = await send(messages, ctx)
+    ctx.release(step.id)
+    reached = [p for p in people if any(m.recipient_id == p.person.id for m in messages)]
+    return reached, tally(outcomes, unreachable)
 
 
 async def run_notify(step: Step, ctx: RunContext) -> StepOutcome:
-    """Reach every holder of the step's roles."""
+    """Reach every holder of the step's roles; with `ack`, chase them until enough have answered."""
     assert isinstance(step, NotifyStep)
-    messages, unreachable = _compose(step, ctx, {})
-    return _tally(await _send(messages, ctx), unreachable)
+    reached, outcome = await _reach(step, ctx, {}, "ack" if step.ack else None)
+    if step.ack is not None and ctx.await_answers:
+        outcome += (await chase_acks(step, ctx, reached, extra={})).outcome
+    return outcome
 
 
 async def run_task(step: Step, ctx: RunContext) -> StepOutcome:
-    """Send the task to its assignees and log the assignment with its deadline."""
+    """Assign the task; with a deadline, remind before it, wait for a confirmation, and log lateness."""
     assert isinstance(step, TaskStep)
-    due = _deadline_at(step.deadline, ctx) if step.deadline else None
-    messages, unreachable = _compose(step, ctx, {"deadline": ctx.local_time(due) if due else None})
-    outcome = _tally(await _send(messages, ctx), unreachable)
+    due = deadline_at(step.deadline, ctx) if step.deadline else None
+    extra: dict[str, object] = {"deadline": ctx.local_time(due) if due else None}
+    reached, outcome = await _reach(step, ctx, extra, "task")
     key = f"{ctx.incident.id}/{step.id}/assigned"
     if not ctx.log.has_key(ctx.incident.id, EntryKind.TASK_ASSIGNED, key):  # a resumed run assigned it already
         ctx.record(
@@ -152,44 +66,62 @@ async def run_task(step: Step, ctx: RunContext) -> StepOutcome:
             step=step.id,
             outcome=Outcome.OK if outcome.delivered + outcome.duplicates else Outcome.FAILED,
             key=key,
-            detail={"assignees": [m.recipient_id for m in messages], "deadline": due.isoformat() if due else None},
+            detail={
+                "assignees": [r.person.id for r in reached],
+                "names": [r.person.name for r in reached],
+                "deadline": due.isoformat() if due else None,
+            },
         )
+    if due is None or step.deadline is None or not ctx.await_answers:
+        return outcome  # the confirmation is recorded whenever it comes; nothing waits for it
+    remind_at = due - (step.deadline.warn_before or (due - datetime.now(UTC)) / 2)
+    confirmed = await wait_for_answers(
+        ctx.log, ctx.incident.id, step.id, EntryKind.TASK_COMPLETED, until=remind_at, done=bool
+    )
+    if not confirmed:
+        minutes = max(1, round((due - datetime.now(UTC)).total_seconds() / 60))
+        preface = {
+            "zh": f"【任务提醒】距完成时限还有约{minutes}分钟，完成后请确认：",
+            "en": f"[Task reminder] about {minutes} min left; confirm when done:",
+        }
+        messages, unreachable = compose(step, ctx, reached, round=1, extra=extra, purpose="task", preface=preface)
+        outcome += tally(await send(messages, ctx), unreachable)
+        ctx.record(
+            EntryKind.REMINDER_SENT,
+            step=step.id,
+            outcome=Outcome.OK,
+            detail={"round": 1, "to": [r.person.id for r in reached], "deadline": due.isoformat()},
+        )
+        confirmed = await wait_for_answers(
+            ctx.log, ctx.incident.id, step.id, EntryKind.TASK_COMPLETED, until=due, done=bool
+        )
+    first = min((e.at for e in confirmed.values()), default=None)
+    judge_deadline(ctx, step, met_at=first, reason="confirmed done" if first else "not confirmed by the deadline")
+    if first is None and step.ack is not None and step.ack.escalate_to is not None:
+        outcome += (await chase_acks(step, ctx, reached, extra=extra, until=datetime.now(UTC))).outcome
     return outcome
 
 
 async def run_report(step: Step, ctx: RunContext) -> StepOutcome:
-    """Send the upward report and record whether it met its legal deadline."""
+    """Send the upward report; met when delivered (or, with `ack`, acknowledged) before the legal deadline."""
     assert isinstance(step, ReportStep)
-    due = _deadline_at(step.deadline, ctx)
-    extra = {"deadline": ctx.local_time(due), "report_to": step.report_to}
-    messages, unreachable = _compose(step, ctx, extra)
-    outcomes = await _send(messages, ctx)
-    outcome = _tally(outcomes, unreachable)
-    key = f"{ctx.incident.id}/{step.id}/deadline"
-    if any(ctx.log.has_key(ctx.incident.id, kind, key) for kind in (EntryKind.DEADLINE_MET, EntryKind.DEADLINE_MISSED)):
-        return outcome  # judged by the run that sent it
-    # When the report was first delivered: in this run, or (resumed) in one before it.
-    delivered_at = [
-        e.at for e in ctx.log.entries(ctx.incident.id) if e.kind == EntryKind.MESSAGE_DELIVERED and e.step == step.id
-    ]
-    at = min(delivered_at) if delivered_at else datetime.now(UTC)
-    met = bool(delivered_at) and at <= due
-    reason = "delivered in time" if met else ("delivered after the deadline" if delivered_at else "not delivered")
-    ctx.record(
-        EntryKind.DEADLINE_MET if met else EntryKind.DEADLINE_MISSED,
-        step=step.id,
-        outcome=Outcome.MET if met else Outcome.MISSED,
-        key=key,
-        detail={
-            "deadline": due.isoformat(),
-            "at": at.isoformat(),
-            "within": format_duration(step.deadline.within),
-            "from": step.deadline.from_,
-            "report_to": localize(step.report_to, "zh"),
-            "report_to_en": localize(step.report_to, "en"),
-            "reason": reason,
-        },
-    )
+    due = deadline_at(step.deadline, ctx)
+    extra: dict[str, object] = {"deadline": ctx.local_time(due), "report_to": step.report_to}
+    reached, outcome = await _reach(step, ctx, extra, "ack" if step.ack else None)
+    if step.ack is not None and ctx.await_answers:
+        result = await chase_acks(step, ctx, reached, extra=extra, until=max(due, datetime.now(UTC)))
+        outcome += result.outcome
+        judge_deadline(
+            ctx,
+            step,
+            met_at=result.first_ack_at if result.satisfied else None,
+            reason="acknowledged by the receiving authority" if result.satisfied else "not acknowledged",
+        )
+        return outcome
+    # Without acks, delivery is the report: when it was first delivered, in this run or one before it (resume).
+    delivered_at = [e.at for e in ctx.log.of_kind(ctx.incident.id, EntryKind.MESSAGE_DELIVERED, step.id)]
+    first = min(delivered_at) if delivered_at else None
+    judge_deadline(ctx, step, met_at=first, reason="delivered" if first else "not delivered")
     return outcome
 
 
@@ -227,7 +159,7 @@ async def run_http(step: Step, ctx: RunContext) -> StepOutcome:
         role="http",
         severity=ctx.incident.grade.value,
     )
-    outcomes = await _send([message], ctx, {target.name: build_channel(target)})
+    outcomes = await send([message], ctx, {target.name: build_channel(target)})
     ok = outcomes[0].result.status is DeliveryStatus.DELIVERED
     ctx.record(
         EntryKind.HTTP_CALLED,
@@ -236,7 +168,7 @@ async def run_http(step: Step, ctx: RunContext) -> StepOutcome:
         outcome=Outcome.DELIVERED if ok else Outcome.FAILED,
         detail={"reason": outcomes[0].result.reason, "status": outcomes[0].result.http_status},
     )
-    return _tally(outcomes, 0)
+    return tally(outcomes, 0)
 
 
 STEP_RUNNERS: dict[StepKind, StepRunner] = {

@@ -58,7 +58,11 @@ class EntryKind(StrEnum):
     HTTP_CALLED = "http.called"
     WAITED = "wait.finished"
     ACK_RECEIVED = "ack.received"
+    ACK_MISSED = "ack.missed"
     ESCALATED = "escalated"
+    TASK_COMPLETED = "task.completed"
+    REMINDER_SENT = "reminder.sent"
+    DEADLINE_WARNED = "deadline.warned"
     DEADLINE_MET = "deadline.met"
     DEADLINE_MISSED = "deadline.missed"
     REPORT_GENERATED = "report.generated"
@@ -243,6 +247,10 @@ class ActionLog(Protocol):
 
     def find_key(self, kind: EntryKind, key: str) -> list[Entry]:
         """Every entry of ``kind`` with ``key``, across incidents, newest first (dedup keys at intake)."""
+        ...
+
+    def of_kind(self, incident_id: str, kind: EntryKind, step: str | None = None) -> list[Entry]:
+        """An incident's entries of one kind (and step), in order: who acked a step, without reading the rest."""
         ...
 
     def incidents(self) -> list[IncidentSummary]:

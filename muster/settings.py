@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     playbooks: str = Field(default="", description="Extra playbook folders, separated by ':'")
     database_url: str | None = Field(default=None, description="Action-log URL; default: HOME/muster.db")
     report_language: str = Field(default="zh", pattern="^(zh|en)$")
+    public_url: str | None = Field(default=None, description="Base of ack links; default: service.yaml public_url")
 
     def playbook_dirs(self) -> list[Path]:
         """The extra playbook folders."""

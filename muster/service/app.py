@@ -20,6 +20,7 @@ from incidents import (
 )
 from muster import __version__
 from muster.errors import IntakeError, MusterError
+from muster.service.answers import add_answer_routes
 from muster.service.config import IntakeSource, ServiceConfig
 from muster.service.guard import authenticate, parse_json, read_body, require_content_type
 from muster.service.intake import Intake, IntakeResult
@@ -40,6 +41,7 @@ class ServiceState:
     launcher: RunLauncher
     sources: list[IntakeSource]
     prefect_api: str
+    ack_keys: list[bytes] = field(default_factory=list)  # the current key first; older ones still verify
     shutdown_grace_s: float = 30.0
     on_ready: list[Callable[[], None]] = field(default_factory=list)
     on_stop: list[Callable[[], None]] = field(default_factory=list)
@@ -158,6 +160,8 @@ def create_app(state: ServiceState) -> FastAPI:
         except IntakeError as exc:
             raise _invalid(exc) from None
         return {"results": [_result_body(r) for r in _accept(state, events, source)]}
+
+    add_answer_routes(app, log=state.log, keys=state.ack_keys)
 
     @app.exception_handler(MusterError)
     async def _muster_error(request: Request, exc: MusterError) -> JSONResponse:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Final
 
 from flows import RunOptions, playbook_of_run, respond
 from incidents import ActionLog, EntryKind, Incident, Outcome, incident_from_log
@@ -11,6 +12,10 @@ from incidents import ActionLog, EntryKind, Incident, Outcome, incident_from_log
 __all__ = ["RunLauncher", "unfinished_runs"]
 
 _log = logging.getLogger(__name__)
+
+# Seconds before each new try of a run whose flow never began: Prefect's API refused to create or
+# start it (e.g. 503 from a SQLite Prefect server under a burst, after the client's own retries).
+START_RETRY_DELAYS_S: Final = (1.0, 2.0, 5.0, 10.0, 20.0)
 
 
 class RunLauncher:
@@ -34,13 +39,31 @@ class RunLauncher:
         """Start the plan now unless it already runs (a running plan follows updates itself); True if started."""
         if self.active(incident.id):
             return False
-        task = asyncio.create_task(
-            respond(incident=incident, playbook=playbook, options=self.options),
-            name=f"respond:{incident.id}",
-        )
+        task = asyncio.create_task(self._run(incident, playbook), name=f"respond:{incident.id}")
         self._tasks[incident.id] = task
         task.add_done_callback(lambda done: self._finished(incident.id, done))
         return True
+
+    async def _run(self, incident: Incident, playbook: str) -> object:
+        """The plan's run; started again, after a pause, while its flow fails before it begins (nothing sent yet)."""
+        for delay in (*START_RETRY_DELAYS_S, None):
+            began = self.log.latest(incident.id, [EntryKind.RUN_STARTED])
+            try:
+                return await respond(incident=incident, playbook=playbook, options=self.options)
+            except Exception as exc:
+                if delay is None or self.log.latest(incident.id, [EntryKind.RUN_STARTED]) != began:
+                    raise  # out of tries, or the plan had begun: recorded as crashed, resumed on the next start
+                self.log.record(
+                    incident.id,
+                    EntryKind.NOTE,
+                    outcome=Outcome.RETRY,
+                    detail={
+                        "reason": f"the run could not start: {type(exc).__name__}: {exc}"[:500],
+                        "retry_in_s": delay,
+                    },
+                )
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
 
     def _finished(self, incident_id: str, task: asyncio.Task[object]) -> None:
         if task.cancelled():

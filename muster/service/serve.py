@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import os
 import secrets
+import signal
+import threading
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -40,6 +45,12 @@ def _write_service_file(home: Path, url: str, token: str) -> None:
         json.dump({"url": url, "token": token, "pid": os.getpid()}, file)
 
 
+def _ack_key(home: Path) -> bytes:
+    from responders import ack_key
+
+    return ack_key(home)
+
+
 def serve(*, options: RunOptions, host: str, port: int, prefect_port: int | None, shutdown_grace_s: float) -> None:
     """Run the service until SIGINT/SIGTERM; start a local Prefect server first when none is configured."""
     home = Path(options.home)
@@ -53,14 +64,65 @@ def serve(*, options: RunOptions, host: str, port: int, prefect_port: int | None
         api_url = server.start()
     try:
         with prefect_api(api_url):
-            asyncio.run(_serve(options, config, api_url, host, port, shutdown_grace_s))
+            _run_off_the_main_thread(
+                lambda stopper: _serve(options, config, api_url, host, port, shutdown_grace_s, stopper)
+            )
     finally:
         if server is not None:
             server.stop()
 
 
+class _Stopper:
+    """SIGINT/SIGTERM caught on the main thread, handed to the uvicorn server running in the service's thread."""
+
+    def __init__(self) -> None:
+        self.server: uvicorn.Server | None = None
+        self.signals: list[int] = []
+
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        self.signals.append(signum)
+        if self.server is not None:
+            self.server.handle_exit(signum, frame)  # only sets flags; a second SIGINT forces the exit
+
+    def attach(self, server: uvicorn.Server) -> None:
+        self.server = server
+        if self.signals:  # a signal came while the service was starting
+            server.should_exit = True
+
+
+def _run_off_the_main_thread(service: Callable[[_Stopper], Coroutine[Any, Any, None]]) -> None:
+    """Run the service's event loop in a thread; the main thread only turns SIGINT/SIGTERM into a graceful stop.
+
+    A flow run started on the main thread installs Prefect's own SIGTERM handler (``capture_sigterm``
+    in ``prefect.utilities.engine``), which raises ``TerminationSignal`` wherever the main thread is:
+    with a run in flight, SIGTERM crashed the whole service instead of letting its runs finish.
+    Off the main thread Prefect installs no handler, and uvicorn neither installs one nor re-raises
+    the signal after shutting down (which killed the process, exit 143, before its cleanup ran).
+    """
+    stopper = _Stopper()
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(service(stopper))
+        except BaseException as exc:  # raised again on the main thread below
+            failure.append(exc)
+
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(run,), name="muster-service")
+    previous = {sig: signal.signal(sig, stopper.handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        thread.start()
+        while thread.is_alive():
+            thread.join(0.5)  # the main thread wakes up for signals
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if failure:
+        raise failure[0]
+
+
 async def _serve(
-    options: RunOptions, config: ServiceConfig, api_url: str, host: str, port: int, grace_s: float
+    options: RunOptions, config: ServiceConfig, api_url: str, host: str, port: int, grace_s: float, stopper: _Stopper
 ) -> None:
     home = Path(options.home)
     token = secrets.token_urlsafe(32)
@@ -74,6 +136,7 @@ async def _serve(
         launcher=RunLauncher(options, log),
         sources=[local, *config.sources],
         prefect_api=api_url,
+        ack_keys=[_ack_key(home)],
         shutdown_grace_s=grace_s,
     )
     url = f"http://{host}:{port}"
@@ -84,6 +147,7 @@ async def _serve(
             create_app(state), host=host, port=port, log_level="info", timeout_graceful_shutdown=int(grace_s) + 5
         )
     )
+    stopper.attach(server)
     try:
         await server.serve()
     finally:
