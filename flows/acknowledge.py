@@ -92,19 +92,7 @@ async def chase_acks(
     missed = [r for r in reached if r.person.id not in answered]
     waited = datetime.now(UTC) - started
     for recipient in missed:
-        ctx.record(
-            EntryKind.ACK_MISSED,
-            step=step.id,
-            recipient=recipient.person.id,
-            outcome=Outcome.MISSED,
-            detail={
-                "recipient_name": recipient.person.name,
-                "role": recipient.role,
-                "role_name": _role_name(ctx, recipient.role),
-                "rounds": spec.repeat + 1,
-                "waited_s": round_seconds(waited),
-            },
-        )
+        _record_missed(ctx, step, recipient, rounds=spec.repeat + 1, waited_s=round_seconds(waited))
     if spec.escalate_to is not None and missed:
         more, answered = await _escalate(step, ctx, spec, missed, answered, extra)
         outcome += more
@@ -165,19 +153,24 @@ async def _escalate(
         if someone_above(answered):
             break
         for recipient in above:
-            ctx.record(
-                EntryKind.ACK_MISSED,
-                step=step.id,
-                recipient=recipient.person.id,
-                outcome=Outcome.MISSED,
-                detail={
-                    "recipient_name": recipient.person.name,
-                    "role": recipient.role,
-                    "role_name": _role_name(ctx, recipient.role),
-                    "escalation_level": level,
-                },
-            )
+            _record_missed(ctx, step, recipient, escalation_level=level)
     return outcome, answered
+
+
+def _record_missed(ctx: RunContext, step: MessagingStep, recipient: Recipient, **facts: object) -> None:
+    """A missed ack, by name and role: the accountability section of the report reads these."""
+    ctx.record(
+        EntryKind.ACK_MISSED,
+        step=step.id,
+        recipient=recipient.person.id,
+        outcome=Outcome.MISSED,
+        detail={
+            "recipient_name": recipient.person.name,
+            "role": recipient.role,
+            "role_name": _role_name(ctx, recipient.role),
+            **facts,
+        },
+    )
 
 
 def _levels(ctx: RunContext, spec: AckSpec, missed: list[Recipient]) -> list[list[str]]:
