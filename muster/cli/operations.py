@@ -116,6 +116,7 @@ def demo() -> None:
     from muster.demo import run_demo
 
     settings = load_settings()
+    (settings.home / "prefect").mkdir(parents=True, exist_ok=True)  # before Prefect is imported, or it warns
     try:
         run_demo(settings, out)
     except MusterError as exc:
