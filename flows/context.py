@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,7 +14,8 @@ import httpx
 
 from flows.config import RunConfig
 from incidents import ActionLog, EntryKind, Incident, NewEntry, Outcome
-from notifications import Channel, DeliveryResult, Message, Pacer
+from muster.errors import ActionLogError
+from notifications import Channel, DeliveryClient, DeliveryResult, Message, Pacer
 from playbooks import Level, Playbook, localize
 
 __all__ = ["ActionLogLedger", "RunContext"]
@@ -29,7 +31,7 @@ class RunContext:
     config: RunConfig
     log: ActionLog
     channels: dict[str, Channel]
-    client: httpx.AsyncClient
+    client: DeliveryClient | httpx.AsyncClient  # delivery_client() in a run; tests may pass an httpx client
     run_id: str
     facts: dict[str, Any] = field(default_factory=dict)
     pacer: Pacer = field(default_factory=Pacer)  # one per run: concurrent steps share each endpoint's budget
@@ -81,10 +83,13 @@ class ActionLogLedger:
     ``max_delay_s``), so a fan-out to thousands does not pay a commit per attempt;
     on an event loop a timer writes a batch ``max_delay_s`` after its first entry even
     when no further entry comes (delivery waiting for a pacing window or a backoff).
-    ``flush`` writes the rest and must be called when the delivery is over. A crash
-    can lose the unflushed tail: those messages are sent again on resume with the
-    same delivery key (and so the same ``webhook-id`` or dedup key), which receivers
-    use to drop the repeat.
+    On an event loop the batches are written by one writer thread, in order, so hashing
+    and committing overlap the loop's waiting instead of holding up the answers in flight;
+    ``already_delivered`` reads its own deliveries from memory, never from a batch in flight.
+    ``flush`` waits for those writes, writes the rest, and must be called when the delivery
+    is over. A crash can lose the unflushed tail: those messages are sent again on resume
+    with the same delivery key (and so the same ``webhook-id`` or dedup key), which
+    receivers use to drop the repeat.
     """
 
     def __init__(self, log: ActionLog, *, batch_size: int = 200, max_delay_s: float = 0.1) -> None:
@@ -95,7 +100,10 @@ class ActionLogLedger:
         self._oldest = 0.0
         self._delivered: set[str] = set()
         self._timer: asyncio.TimerHandle | None = None
-        self._timer_error: Exception | None = None  # a timed write that failed, raised by the next call
+        self._writer: ThreadPoolExecutor | None = None  # started by the first batch handed off on a loop
+        self._writes: list[Future[None]] = []  # batches handed to the writer, oldest first
+        self._write_failed = False  # set by the writer thread; later batches are not written
+        self._timer_error: BaseException | None = None  # a timed write that failed, raised by the next call
 
     def already_delivered(self, message: Message) -> bool:
         """Whether the log already shows this delivery key delivered."""
@@ -104,12 +112,24 @@ class ActionLogLedger:
         )
 
     def flush(self) -> None:
-        """Write every pending entry, in order, one transaction per incident run of entries."""
+        """Write every pending entry, in order, and wait until all is written; the writer thread ends here."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        writes, self._writes = self._writes, []
+        try:
+            for write in writes:
+                write.result()  # in order: the first failure is raised, and what followed it is not written
+        finally:
+            if self._writer is not None:
+                self._writer.shutdown(wait=True)
+                self._writer = None
         self._raise_timer_error()
         pending, self._pending = self._pending, []
+        self._write(pending)
+
+    def _write(self, pending: list[tuple[str, NewEntry]]) -> None:
+        """One transaction per incident run of entries, in order."""
         start = 0
         while start < len(pending):
             incident = pending[start][0]
@@ -119,6 +139,33 @@ class ActionLogLedger:
             self._log.record_many(incident, [entry for _, entry in pending[start:end]])
             start = end
 
+    def _hand_off(self) -> None:
+        """Give the pending batch to the writer thread (on a loop), else write it here and now."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._raise_timer_error()
+        pending, self._pending = self._pending, []
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            self._write(pending)
+            return
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="muster-ledger")
+        self._writes = [write for write in self._writes if not write.done() or write.exception() is not None]
+        self._writes.append(self._writer.submit(self._write_after_failures, pending))
+
+    def _write_after_failures(self, pending: list[tuple[str, NewEntry]]) -> None:
+        """On the writer thread: a batch after a failed one is held back, so the log keeps the order of events."""
+        if self._write_failed:
+            raise ActionLogError("an earlier batch of delivery entries could not be written; this one was held back")
+        try:
+            self._write(pending)
+        except BaseException:
+            self._write_failed = True
+            raise
+
     def _add(self, incident_id: str, entry: NewEntry) -> None:
         self._raise_timer_error()
         now = time.monotonic()
@@ -127,7 +174,7 @@ class ActionLogLedger:
             self._flush_later()
         self._pending.append((incident_id, entry))
         if len(self._pending) >= self._batch_size or now - self._oldest >= self._max_delay_s:
-            self.flush()
+            self._hand_off()
 
     def _flush_later(self) -> None:
         try:
@@ -139,12 +186,19 @@ class ActionLogLedger:
     def _flush_on_time(self) -> None:
         self._timer = None
         try:
-            self.flush()
+            self._hand_off()
         except Exception as exc:  # nobody awaits a timer: the next record or flush raises it
             self._timer_error = exc
 
     def _raise_timer_error(self) -> None:
+        """Raise a failed timed or handed-off write: nothing is swallowed."""
         error, self._timer_error = self._timer_error, None
+        if error is None:
+            for write in self._writes:
+                if write.done() and write.exception() is not None:
+                    error = write.exception()
+                    self._writes.remove(write)
+                    break
         if error is not None:
             raise error
 

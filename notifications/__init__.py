@@ -3,7 +3,8 @@
 - ``Message`` / ``DeliveryResult``: what is sent, and what came of it.
 - ``ChannelConfig`` → ``build_channel`` → ``Channel``: one module per API under ``channels/``,
   pure functions only, in the explicit registry ``CHANNEL_TYPES``.
-- ``deliver``: the one place that sends: concurrent fan-out, retries with backoff, the ledger.
+- ``deliver``: the one place that sends: concurrent fan-out, retries with backoff, the ledger;
+  ``delivery_client()`` opens the ``DeliveryClient`` a run's steps share.
 - ``frame_message``: drill marker, subject, body and ack link, per language.
 - ``StandardWebhooksAuth`` and friends: how the generic webhook is signed and checked.
 
@@ -19,7 +20,7 @@ The responder simulator is the subpackage ``notifications.simulator``; test help
 
 from notifications.channel import Channel, RateLimit
 from notifications.config import ChannelConfig, RateLimitSetting
-from notifications.delivery import DeliveryLedger, DeliveryOutcome, deliver, delivery_client
+from notifications.delivery import DeliveryClient, DeliveryLedger, DeliveryOutcome, deliver, delivery_client
 from notifications.framing import frame_message
 from notifications.message import DeliveryResult, DeliveryStatus, Message
 from notifications.pacing import Pacer
@@ -30,6 +31,7 @@ __all__ = [
     "CHANNEL_TYPES",
     "Channel",
     "ChannelConfig",
+    "DeliveryClient",
     "DeliveryLedger",
     "DeliveryOutcome",
     "DeliveryResult",

@@ -27,12 +27,13 @@ from muster.errors import ChannelError, TemplateError
 from notifications.channel import Channel, RateLimit
 from notifications.message import DeliveryResult, DeliveryStatus, Message
 from notifications.pacing import Pacer
-from notifications.transport import delivery_client, send_once
+from notifications.transport import DeliveryClient, HttpxDeliveryClient, delivery_client, send_once
 
 __all__ = [
     "BACKOFF_BASE_S",
     "BACKOFF_CAP_S",
     "MAX_RETRY_AFTER_S",
+    "DeliveryClient",
     "DeliveryLedger",
     "DeliveryOutcome",
     "deliver",
@@ -100,7 +101,7 @@ async def deliver(
     *,
     ledger: DeliveryLedger,
     concurrency: int = 100,
-    client: httpx.AsyncClient | None = None,
+    client: DeliveryClient | httpx.AsyncClient | None = None,
     backoff_base: float = BACKOFF_BASE_S,
     backoff_cap: float = BACKOFF_CAP_S,
     max_retry_after: float = MAX_RETRY_AFTER_S,
@@ -108,7 +109,8 @@ async def deliver(
 ) -> list[DeliveryOutcome]:
     """Deliver every message at most once, at most ``concurrency`` requests in flight; outcomes in input order.
 
-    Without ``client`` one shared client on the aiohttp transport is opened and closed here.
+    ``client`` is one from ``delivery_client()`` (shared by a run's steps) or any ``httpx.AsyncClient``
+    (tests pass one on ``httpx.MockTransport``); without it, one aiohttp client is opened and closed here.
     Messages repeating a delivery key of this batch are sent once and reported as duplicates.
     Pass one ``pacer`` to several calls that share endpoints, so they share the endpoints' budgets.
     Errors of the ledger propagate: a delivery that cannot be recorded must not pass silently.
@@ -171,7 +173,12 @@ def _units(messages: Sequence[Message], channels: Mapping[str, Channel]) -> list
 
 
 @asynccontextmanager
-async def _shared_client(client: httpx.AsyncClient | None, concurrency: int) -> AsyncIterator[httpx.AsyncClient]:
+async def _shared_client(
+    client: DeliveryClient | httpx.AsyncClient | None, concurrency: int
+) -> AsyncIterator[DeliveryClient]:
+    if isinstance(client, httpx.AsyncClient):
+        yield HttpxDeliveryClient(client)
+        return
     if client is not None:
         yield client
         return
@@ -192,7 +199,7 @@ class _Run:
     """What one ``deliver`` call shares between its messages."""
 
     channels: Mapping[str, Channel]
-    http: httpx.AsyncClient
+    http: DeliveryClient
     ledger: DeliveryLedger
     slots: asyncio.Semaphore
     backoff: _Backoff
@@ -201,6 +208,8 @@ class _Run:
     async def deliver_unit(self, unit: list[Message]) -> list[DeliveryOutcome]:
         """Send one unit on its channel; each message that failed for good moves on to its next contact."""
         attempts, result = await self._on_channel(unit)
+        if len(unit) == 1:  # the common case: no gather, no task more per message
+            return [await self._conclude(unit[0], attempts, result)]
         return list(await asyncio.gather(*(self._conclude(m, attempts, result) for m in unit)))
 
     async def _conclude(self, message: Message, attempts: int, result: DeliveryResult) -> DeliveryOutcome:
@@ -227,16 +236,14 @@ class _Run:
                 "add it to the channel configuration or correct the recipient's contact"
             )
             return 0, DeliveryResult(DeliveryStatus.FAILED, reason)
-        try:
-            request = channel.build_batch_request(unit) if len(unit) > 1 else channel.build_request(unit[0])
-        except (ChannelError, TemplateError) as exc:
-            return 0, DeliveryResult(DeliveryStatus.FAILED, f"could not build the request: {exc}")
-        return await self._attempt_until_final(unit, channel, request)
+        return await self._attempt_until_final(unit, channel)
 
-    async def _attempt_until_final(
-        self, unit: list[Message], channel: Channel, request: httpx.Request
-    ) -> tuple[int, DeliveryResult]:
-        """Attempt until delivered, failed for good, out of attempts or out of time; a slot is held only to send."""
+    async def _attempt_until_final(self, unit: list[Message], channel: Channel) -> tuple[int, DeliveryResult]:
+        """Attempt until delivered, failed for good, out of attempts or out of time; a slot is held only to send.
+
+        The request is built once a slot is free, so only the requests in flight are held in memory,
+        and reused by every retry (the channel's auth signs each attempt anew).
+        """
         config = channel.config
         limits = (
             (RateLimit(config.rate_limit.count, config.rate_limit.per_s),)
@@ -246,9 +253,15 @@ class _Run:
         endpoint = f"{config.name}:{channel.pacing_key(unit[0])}"
         started = time.monotonic()
         result = DeliveryResult(DeliveryStatus.FAILED, "not attempted")
+        request: httpx.Request | None = None
         for attempt in range(1, config.max_attempts + 1):
             await self.pacer.acquire(endpoint, limits)
             async with self.slots:
+                if request is None:
+                    try:
+                        request = _request_for(channel, unit)
+                    except (ChannelError, TemplateError) as exc:
+                        return 0, DeliveryResult(DeliveryStatus.FAILED, f"could not build the request: {exc}")
                 sent = time.monotonic()
                 result = await send_once(channel, request, self.http)
                 latency_ms = (time.monotonic() - sent) * 1000
@@ -272,6 +285,10 @@ class _Run:
             await asyncio.sleep(delay)
         reason = f"gave up after {_attempts(config.max_attempts)}; last: {result.reason}"
         return config.max_attempts, DeliveryResult(DeliveryStatus.FAILED, reason, result.http_status)
+
+
+def _request_for(channel: Channel, unit: list[Message]) -> httpx.Request:
+    return channel.build_batch_request(unit) if len(unit) > 1 else channel.build_request(unit[0])
 
 
 def _attempts(count: int) -> str:

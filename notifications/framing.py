@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
-from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2 import FileSystemLoader, StrictUndefined, Template
 from jinja2 import TemplateError as JinjaTemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -46,19 +46,32 @@ def _environment() -> ImmutableSandboxedEnvironment:
         undefined=StrictUndefined,
         autoescape=False,  # plain text; each channel escapes for its own format
         keep_trailing_newline=False,
+        auto_reload=False,  # packaged files: compiled once, never checked on disk again
     )
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def _frame(name: str) -> Template:
+    """The compiled frame template ``name``: loaded and compiled on first use, then held."""
+    return _environment().get_template(name)
 
 
 def frame_message(*, body: str, subject: str, language: str, drill: bool, ack_url: str | None) -> str:
     """The text a responder reads: drill marker first, subject, body, then the ack link when given.
 
     ``body`` and ``subject`` are data, never templates: braces in them are sent as written.
+    A fan-out frames the same text for many people: the last few thousand frames are held.
     """
+    return _framed(body, subject, language, drill, ack_url)
+
+
+@lru_cache(maxsize=4096)
+def _framed(body: str, subject: str, language: str, drill: bool, ack_url: str | None) -> str:
     if language not in LANGUAGES:
         raise TemplateError(f"no message frame for language {language!r}; use one of {', '.join(LANGUAGES)}")
     name = f"message.{language}.j2"
     try:
-        template = _environment().get_template(name)
+        template = _frame(name)
         return template.render(body=body, subject=subject, drill=drill, ack_url=ack_url)
     except JinjaTemplateError as exc:
         raise TemplateError(f"notifications/templates/{name}: {exc}; the packaged frame is broken") from exc

@@ -32,7 +32,8 @@ class ReceiverChannel:
     max_batch: ClassVar[int] = 1
 
     def __init__(self, config: ChannelConfig) -> None:
-        channel_url(config, expected="an http:// or https:// address with a host", label=self.label)
+        # Parsed once: every request is built on it, so no message parses the url again.
+        self._url = channel_url(config, expected="an http:// or https:// address with a host", label=self.label)
         try:
             self._auth = None if config.secret is None else StandardWebhooksAuth(config.secret)
         except ChannelError as exc:

@@ -21,6 +21,7 @@ from muster.cli.console import (
     run_options,
 )
 from muster.errors import IncidentError, MusterError
+from muster.heap import settle_heap
 
 __all__: list[str] = []
 
@@ -118,6 +119,7 @@ def trigger(
                 f"incident [bold]{incident.id}[/] reported: {incident.title} "
                 f"(grade {incident.grade.zh} / {incident.grade.en}); running {plan.id} …"
             )
+        settle_heap()
         summary = asyncio.run(
             respond(incident=incident, playbook=str(Path(playbook).resolve()) if by_path else plan.id, options=options)
         )
@@ -144,6 +146,7 @@ def resume(
             raise fail(f"incident {incident} has no run to resume; use `muster trigger`")
         playbook = playbook_of_run(started[-1])
         options = run_options(settings, settings.config_dir(config))
+        settle_heap()
         summary = asyncio.run(respond(incident=incident_from_log(entries), playbook=playbook, options=options))
     except MusterError as exc:
         raise fail(exc) from None

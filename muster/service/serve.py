@@ -18,6 +18,7 @@ import uvicorn
 from pydantic import SecretStr
 
 from flows import RunOptions, load_config, prefect_api
+from muster.heap import settle_heap
 from muster.prefect_server import LocalPrefectServer
 from muster.service.app import ServiceState, create_app
 from muster.service.config import IntakeSource, ServiceConfig, load_service_config
@@ -140,6 +141,7 @@ async def _serve(
         shutdown_grace_s=grace_s,
     )
     url = f"http://{host}:{port}"
+    state.on_ready.append(settle_heap)  # warm: the app, Prefect and the plans are loaded
     state.on_ready.append(lambda: _write_service_file(home, url, token))
     state.on_stop.append(lambda: (home / SERVICE_FILE).unlink(missing_ok=True))
     server = uvicorn.Server(

@@ -49,4 +49,4 @@ class HttpTargetChannel(ReceiverChannel):
             "webhook-id": webhook_id(message.delivery_key),
             "idempotency-key": message.delivery_key,
         }
-        return json_post(self.config.url, content, user_agent=USER_AGENT, headers=headers)
+        return json_post(self._url, content, user_agent=USER_AGENT, headers=headers)

@@ -64,11 +64,14 @@ class WebhookChannel(ReceiverChannel):
 
     def build_request(self, message: Message) -> httpx.Request:
         """The signed-to-be POST; the text is cut with a marker so the body fits ``MAX_BODY_BYTES``."""
-        body = fit_body(message.body, lambda b: len(_payload(message, b)) <= MAX_BODY_BYTES, TRUNCATED_MARKER)
-        if body is None:
-            raise ChannelError(
-                f"channel {self.config.name!r}: message {message.delivery_key} is over {MAX_BODY_BYTES} bytes "
-                "even with an empty body; shorten its subject, address or ack link"
-            )
+        content = _payload(message, message.body)
+        if len(content) > MAX_BODY_BYTES:  # rare: rendered again only to cut the body
+            body = fit_body(message.body, lambda b: len(_payload(message, b)) <= MAX_BODY_BYTES, TRUNCATED_MARKER)
+            if body is None:
+                raise ChannelError(
+                    f"channel {self.config.name!r}: message {message.delivery_key} is over {MAX_BODY_BYTES} bytes "
+                    "even with an empty body; shorten its subject, address or ack link"
+                )
+            content = _payload(message, body)
         headers = {"content-type": "application/json", "webhook-id": webhook_id(message.delivery_key)}
-        return json_post(self.config.url, _payload(message, body), user_agent=USER_AGENT, headers=headers)
+        return json_post(self._url, content, user_agent=USER_AGENT, headers=headers)

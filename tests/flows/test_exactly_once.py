@@ -198,6 +198,32 @@ async def test_a_timed_write_that_fails_is_raised_by_the_next_call(tmp_path: Pat
     log.close()
 
 
+class _FirstWriteFailsLog(SQLiteActionLog):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.writes = 0
+
+    def record_many(self, incident_id: str, entries: Iterable[NewEntry]) -> list[Entry]:
+        self.writes += 1
+        if self.writes == 1:
+            time.sleep(0.3)  # the next batch is handed over while this one is still being written
+            raise ActionLogError("disk full")
+        return super().record_many(incident_id, entries)
+
+
+async def test_a_failed_batch_on_the_writer_thread_is_raised_and_nothing_after_it_is_written(tmp_path: Path) -> None:
+    """Batches written off the loop keep the log's order: after a failed one, none is written, and it is raised."""
+    log = _FirstWriteFailsLog(tmp_path / "muster.db")
+    incident = Incident(type="drill_muster", title="全员集结演练")
+    ledger = ActionLogLedger(log, batch_size=2, max_delay_s=60)
+    for n in range(4):  # two batches of two, both handed to the writer thread before the first fails
+        ledger.record_outcome(crew_message(incident, n), DELIVERED, 1)
+    with pytest.raises(ActionLogError, match="disk full"):
+        ledger.flush()
+    assert log.entries(incident.id) == [], "a batch after the failed one was written: the log's order is broken"
+    log.close()
+
+
 # When to kill the run: with the second burst of 10 still in flight (received, not yet answered),
 # or just after the receiver answered it (delivered, perhaps not yet in the log).
 KILL_POINTS: dict[str, Callable[[list[SimRecord]], bool]] = {

@@ -8,10 +8,9 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from httpx_aiohttp import HttpxAiohttpClient
 
 from muster.errors import ActionLogError
-from notifications import Channel, DeliveryResult, DeliveryStatus, Message, deliver
+from notifications import Channel, DeliveryResult, DeliveryStatus, Message, deliver, delivery_client
 from notifications.simulator import Simulator
 from notifications.testing import MemoryLedger
 
@@ -265,11 +264,22 @@ async def test_secret_appears_in_no_result_repr_or_ledger_entry(
     }
 
 
-async def test_client_passed_in_is_used_and_left_open(
+async def test_shared_delivery_client_is_used_and_left_open(
     simulator: Simulator, make_channel: ChannelFactory, make_message: MessageFactory, ledger: MemoryLedger
 ) -> None:
-    """deliver closes only what it opened: a caller's client stays usable afterwards."""
-    async with HttpxAiohttpClient(timeout=httpx.Timeout(5.0, pool=None)) as client:
+    """deliver closes only what it opened: a run's shared client from delivery_client() stays usable afterwards."""
+    async with delivery_client() as client:
+        [outcome] = await deliver([make_message()], sim_channels(make_channel, simulator), ledger=ledger, client=client)
+        assert outcome.result.status is DeliveryStatus.DELIVERED
+        answer = await client.send(httpx.Request("GET", f"{simulator.url}/_sim/healthz"), None, 5.0)
+        assert answer.json() == {"ok": True}
+
+
+async def test_httpx_client_passed_in_is_used_and_left_open(
+    simulator: Simulator, make_channel: ChannelFactory, make_message: MessageFactory, ledger: MemoryLedger
+) -> None:
+    """A caller's httpx.AsyncClient carries the delivery and is not closed by it."""
+    async with httpx.AsyncClient() as client:
         [outcome] = await deliver([make_message()], sim_channels(make_channel, simulator), ledger=ledger, client=client)
         assert outcome.result.status is DeliveryStatus.DELIVERED
         assert not client.is_closed

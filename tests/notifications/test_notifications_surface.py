@@ -30,6 +30,7 @@ def test_public_surface_is_exactly_the_documented_names() -> None:
         "CHANNEL_TYPES",
         "Channel",
         "ChannelConfig",
+        "DeliveryClient",
         "DeliveryLedger",
         "DeliveryOutcome",
         "DeliveryResult",
