@@ -72,12 +72,21 @@ def simulator(
             envvar="MUSTER_WEBHOOK_SECRET", show_envvar=True, help="Standard Webhooks secret (whsec_…) to check"
         ),
     ] = None,
+    ack_after: Annotated[
+        float | None,
+        typer.Option(help="Everyone answers their ack links this many seconds after a message arrives"),
+    ] = None,
 ) -> None:
-    """Run the responder simulator: loopback twins of the messaging APIs, for demos and tests."""
-    from notifications.simulator import serve_forever
+    """Run the responder simulator: loopback twins of the messaging APIs, for demos and tests.
+
+    Script people who answer ack links with POST /_sim/responders {"match", "after_ms", "skip", "note", "via"};
+    GET /_sim/answers lists the answers sent.
+    """
+    from notifications.simulator import SimResponder, serve_forever
 
     out.print(f"responder simulator on http://127.0.0.1:{port} (control API under /_sim/)")
-    serve_forever(port, webhook_secret)
+    responders = [] if ack_after is None else [SimResponder(after_ms=round(ack_after * 1000))]
+    serve_forever(port, webhook_secret, responders=responders)
 
 
 @app.command()

@@ -126,6 +126,10 @@ async def _serve(
     options: RunOptions, config: ServiceConfig, api_url: str, host: str, port: int, grace_s: float, stopper: _Stopper
 ) -> None:
     home = Path(options.home)
+    url = f"http://{host}:{port}"
+    # The service takes answers (ack links, the JSON API): its runs wait for them, repeat and escalate.
+    # Links point at MUSTER_PUBLIC_URL (service.yaml public_url), else at this address.
+    options = options.model_copy(update={"await_answers": True, "public_url": options.public_url or url})
     token = secrets.token_urlsafe(32)
     local = IntakeSource(
         name=LOCAL_SOURCE, token=SecretStr(token), formats=["muster", "pagerduty", "alertmanager", "cap"]
@@ -140,7 +144,6 @@ async def _serve(
         ack_keys=[_ack_key(home)],
         shutdown_grace_s=grace_s,
     )
-    url = f"http://{host}:{port}"
     state.on_ready.append(settle_heap)  # warm: the app, Prefect and the plans are loaded
     state.on_ready.append(lambda: _write_service_file(home, url, token))
     state.on_stop.append(lambda: (home / SERVICE_FILE).unlink(missing_ok=True))

@@ -8,13 +8,16 @@ expose what was received::
         simulator.script("/webhook/ops", fail_times=2)
         ...                       # deliver to f"{simulator.url}/webhook/ops"
         simulator.records         # what arrived, with signature verdicts and answers
+        simulator.respond("wang-fang", after_ms=2000)   # she answers her ack links 2 s after they arrive
+        simulator.respond("*", after_ms=None)           # nobody else ever does
 
     with SimulatorThread() as simulator:   # the same from synchronous code
         simulator.records(path="/webhook/ops")
 """
 
+from notifications.simulator.responders import SimAnswer, SimResponder
 from notifications.simulator.server import Simulator
 from notifications.simulator.state import SimRecord, SimScript
 from notifications.simulator.thread import SimulatorThread, serve_forever
 
-__all__ = ["SimRecord", "SimScript", "Simulator", "SimulatorThread", "serve_forever"]
+__all__ = ["SimAnswer", "SimRecord", "SimResponder", "SimScript", "Simulator", "SimulatorThread", "serve_forever"]

@@ -7,6 +7,7 @@ from typing import TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from notifications.simulator.responders import SimResponder
 from notifications.simulator.state import SimScript, SimState
 
 __all__ = ["register"]
@@ -48,6 +49,21 @@ class _Control:
         self._state.clear_scripts(request.query.get("path"))
         return web.json_response({"ok": True})
 
+    async def add_responder(self, request: web.Request) -> web.Response:
+        """Script a person answering ack links: ``{"match", "after_ms", "skip", "note", "via"}``."""
+        responder = await _read(request, SimResponder, "responder")
+        if isinstance(responder, web.Response):
+            return responder
+        self._state.responders.add(responder)
+        return web.json_response({"ok": True, "responder": responder.model_dump()})
+
+    async def clear_responders(self, request: web.Request) -> web.Response:
+        self._state.responders.clear()
+        return web.json_response({"ok": True})
+
+    async def answers(self, request: web.Request) -> web.Response:
+        return web.json_response(self._state.responders.answers)
+
     async def received(self, request: web.Request) -> web.Response:
         path = request.query.get("path")
         return web.json_response([r for r in self._state.records if path is None or r["path"] == path])
@@ -82,6 +98,9 @@ def register(app: web.Application, state: SimState) -> None:
     control = _Control(state)
     app.router.add_post("/_sim/script", control.set_script)
     app.router.add_delete("/_sim/script", control.clear_script)
+    app.router.add_post("/_sim/responders", control.add_responder)
+    app.router.add_delete("/_sim/responders", control.clear_responders)
+    app.router.add_get("/_sim/answers", control.answers)
     app.router.add_get("/_sim/received", control.received)
     app.router.add_delete("/_sim/received", control.clear_received)
     app.router.add_get("/_sim/healthz", control.healthz)

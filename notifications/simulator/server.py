@@ -23,6 +23,7 @@ from notifications.simulator import (
     webhook,
     wecom,
 )
+from notifications.simulator.responders import SimAnswer, SimResponder
 from notifications.simulator.state import SimRecord, SimScript, SimState
 
 __all__ = ["Simulator"]
@@ -109,6 +110,7 @@ class Simulator:
         if self._runner is None:
             return
         self._state.stop()
+        await self._state.responders.close()
         runner, self._runner = self._runner, None
         await runner.cleanup()
 
@@ -121,6 +123,21 @@ class Simulator:
     def clear_scripts(self, path: str | None = None) -> None:
         """Make ``path`` (or every path) behave again."""
         self._state.clear_scripts(path)
+
+    def respond(self, match: str = "*", **settings: Any) -> SimResponder:
+        """Script a person who answers ack links; ``settings`` are the fields of ``SimResponder``."""
+        responder = SimResponder(match=match, **settings)
+        self._state.responders.add(responder)
+        return responder
+
+    def clear_responders(self) -> None:
+        """Nobody answers any more (answers already scheduled are dropped)."""
+        self._state.responders.clear()
+
+    @property
+    def answers(self) -> list[SimAnswer]:
+        """The answers scripted responders sent, oldest first."""
+        return self._state.responders.answers
 
     def reset(self) -> None:
         """Forget every record, script and rate-limit window, and what each twin keeps (alerts, nonces)."""

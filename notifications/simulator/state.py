@@ -16,6 +16,8 @@ from typing import Any, Final, TypedDict
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from notifications.simulator.responders import Responders
+
 __all__ = ["HANG_S", "RECORDED_HEADERS", "SimRecord", "SimScript", "SimState"]
 
 HANG_S: Final = 300.0  # how long a scripted hang lasts unless the client gives up or the simulator stops
@@ -70,18 +72,24 @@ class SimState:
     credentials: dict[str, dict[str, str]] = field(default_factory=dict)
     # vendor -> (count, per_s): replaces the limit a twin enforces, e.g. to shrink DingTalk's 20/60 s for a test.
     limits: dict[str, tuple[int, float]] = field(default_factory=dict)
+    responders: Responders = field(default_factory=Responders)  # scripted people answering ack links
     _scripts: dict[str, _ActiveScript] = field(default_factory=dict, init=False)
+    _bodies: dict[int, bytes] = field(default_factory=dict, init=False)  # open records' raw bodies, until answered
     _windows: dict[str, deque[float]] = field(default_factory=dict, init=False)
     _accepted_ids: set[tuple[str, str]] = field(default_factory=set, init=False)
     _seq: int = field(default=0, init=False)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _twin_resets: list[Callable[[], None]] = field(default_factory=list, init=False)
 
-    def open_record(self, request: web.Request, *, name: str, body: bytes, path: str | None = None) -> SimRecord:
+    def open_record(
+        self, request: web.Request, *, name: str, body: bytes, path: str | None = None, message: bytes | None = None
+    ) -> SimRecord:
         """Keep a record of a request on arrival; the twin fills in its verdict and answer.
 
         ``path`` replaces the request's path in the record where the path holds a credential
         (a webhook id, a token), so the record shows a masked path from the start.
+        ``message`` is what the person receives, where the twin records something else as ``body``:
+        scripted responders look for their ack links there (default: ``body``).
         """
         self._seq += 1
         parsed: Any = None
@@ -100,6 +108,7 @@ class SimState:
             details={},
         )
         self.records.append(record)
+        self._bodies[record["seq"]] = body if message is None else message
         return record
 
     async def answer(
@@ -119,6 +128,9 @@ class SimState:
         if answer is None:
             answer = verdict()
         record["status"] = answer.status
+        body = self._bodies.pop(record["seq"], b"")
+        if 200 <= answer.status < 300 and not record["duplicate"]:
+            self.responders.on_message(record["seq"], body)  # the person has it now: they may answer
         return answer
 
     def on_reset(self, forget: Callable[[], None]) -> None:
@@ -139,6 +151,8 @@ class SimState:
     def reset(self) -> None:
         """Forget every record, script, rate-limit window and accepted message id, and each twin's own state."""
         self.records.clear()
+        self._bodies.clear()
+        self.responders.reset()
         self._scripts.clear()
         self._windows.clear()
         self._accepted_ids.clear()

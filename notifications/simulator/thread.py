@@ -6,11 +6,12 @@ import asyncio
 import copy
 import signal
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from types import TracebackType
 from typing import Any, Final, TypeVar
 
 from muster.errors import ChannelError
+from notifications.simulator.responders import SimAnswer, SimResponder
 from notifications.simulator.server import Simulator
 from notifications.simulator.state import SimRecord, SimScript
 
@@ -98,6 +99,30 @@ class SimulatorThread:
 
         self._call(apply)
 
+    def respond(self, match: str = "*", **settings: Any) -> SimResponder:
+        """Script a person who answers ack links; ``settings`` are the fields of ``SimResponder``."""
+
+        async def apply() -> SimResponder:
+            return self._simulator.respond(match, **settings)
+
+        return self._call(apply)
+
+    def clear_responders(self) -> None:
+        """Nobody answers any more (answers already scheduled are dropped)."""
+
+        async def apply() -> None:
+            self._simulator.clear_responders()
+
+        self._call(apply)
+
+    def answers(self) -> list[SimAnswer]:
+        """A copy of the answers scripted responders sent, oldest first."""
+
+        async def snapshot() -> list[SimAnswer]:
+            return [copy.deepcopy(a) for a in self._simulator.answers]
+
+        return self._call(snapshot)
+
     def __enter__(self) -> SimulatorThread:
         self.start()
         return self
@@ -129,9 +154,14 @@ def _run_loop(loop: asyncio.AbstractEventLoop) -> None:
         loop.close()
 
 
-def serve_forever(port: int, webhook_secret: str | None, host: str = "127.0.0.1") -> None:
+def serve_forever(
+    port: int, webhook_secret: str | None, host: str = "127.0.0.1", *, responders: Sequence[SimResponder] = ()
+) -> None:
     """Serve the simulator in the foreground until SIGINT or SIGTERM (``muster simulator --port N``)."""
-    asyncio.run(_serve(Simulator(webhook_secret=webhook_secret, host=host, port=port)))
+    simulator = Simulator(webhook_secret=webhook_secret, host=host, port=port)
+    for responder in responders:
+        simulator.respond(**responder.model_dump())
+    asyncio.run(_serve(simulator))
 
 
 async def _serve(simulator: Simulator) -> None:

@@ -50,7 +50,7 @@ class _TwilioTwin:
         sid = request.match_info["sid"]
         form = dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
         name, masked = f"account-{credential_fingerprint(sid)}", PATH.format(sid="…")
-        record = self._state.open_record(request, name=name, body=b"", path=masked)
+        record = self._state.open_record(request, name=name, body=b"", path=masked, message=body)
         record["body"] = {k: form[k] for k in RECORDED if k in form}
         record["signature_valid"] = self._authenticated(sid, request.headers.get("Authorization", ""))
         return await self._state.answer(request, record, lambda: self._verdict(sid, record["signature_valid"], form))

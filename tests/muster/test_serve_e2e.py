@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,8 @@ import httpx
 import pytest
 
 from incidents import SQLiteActionLog
-from muster.prefect_server import free_port
+from muster.testing import ServeProcess as Serve
+from muster.testing import start_serve
 from notifications.simulator import SimRecord, SimulatorThread
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +28,6 @@ MUSTER = str(Path(sys.executable).with_name("muster"))
 SECRET = "whsec_" + "c2VydmUtZTJlLXRlc3RzLXNlY3JldC0wMTIzNDU2Nzg5"
 DUTY = {"Authorization": "Bearer duty-office-demo-token"}
 INTAKE_PATHS = {"/v1/incidents", "/v2/enqueue", "/v1/alertmanager", "/v1/cap"}
-START_TIMEOUT_S = 60.0
 
 pytestmark = pytest.mark.e2e
 
@@ -78,35 +76,6 @@ steps:
 """
 
 
-@dataclass
-class Serve:
-    """One `muster serve` process in its own session (process group)."""
-
-    process: subprocess.Popen[bytes]
-    url: str
-    home: Path
-    output: Path
-
-    def tail(self) -> str:
-        """The end of what the process printed, for failure messages."""
-        return self.output.read_text(encoding="utf-8", errors="replace")[-4000:]
-
-    def stop(self, timeout_s: float) -> tuple[int, float]:
-        """SIGTERM the service; return its exit code and how long it took to exit."""
-        started = time.monotonic()
-        self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=timeout_s)
-        return code, time.monotonic() - started
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 @pytest.fixture(scope="module")
 def simulator() -> Iterator[SimulatorThread]:
     """The responder simulator, checking the Standard Webhooks signatures of every message."""
@@ -121,57 +90,25 @@ def launch(tmp_path: Path, simulator: SimulatorThread, prefect_api: str) -> Iter
     started: list[Serve] = []
 
     def start(*args: str, config: Path = DEMO, env: dict[str, str] | None = None) -> Serve:
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        output = tmp_path / f"serve-{len(started) + 1}.log"
-        environment = (
-            os.environ
-            | {
-                "MUSTER_HOME": str(tmp_path / "home"),
+        serve = start_serve(
+            *args,
+            home=tmp_path / "home",
+            config=config,
+            env={
                 "MUSTER_RESPONDERS_URL": simulator.url,
                 "MUSTER_WEBHOOK_SECRET": SECRET,
-                "MUSTER_PUBLIC_URL": url,
                 "PREFECT_API_URL": prefect_api,
-            }
-            | (env or {})
+                **(env or {}),
+            },
+            output=tmp_path / f"serve-{len(started) + 1}.log",
+            cwd=ROOT,
         )
-        with output.open("wb") as sink:
-            process = subprocess.Popen(
-                [MUSTER, "serve", "--port", str(port), "--config", str(config), *args],
-                env=environment,
-                cwd=ROOT,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        serve = Serve(process, url, tmp_path / "home", output)
         started.append(serve)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            assert process.poll() is None, f"muster serve exited with {process.returncode}:\n{serve.tail()}"
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
-                    return serve
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"muster serve did not answer /healthz within {START_TIMEOUT_S:.0f} s:\n{serve.tail()}")
+        return serve
 
     yield start
     for serve in started:
-        if serve.process.poll() is None:
-            serve.process.send_signal(signal.SIGTERM)
-            try:
-                serve.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(serve.process.pid, signal.SIGKILL)
-                serve.process.wait(timeout=10)
-    for serve in started:
-        deadline = time.monotonic() + 5
-        while _group_alive(serve.process.pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not _group_alive(serve.process.pid), f"processes of muster serve (group {serve.process.pid}) remain"
+        serve.end()
 
 
 @pytest.fixture
