@@ -70,6 +70,22 @@ steps:
     ack: {within: 30s}
     message: "{{ incident.title }}，时限 {{ deadline }} {{ ack_url }}"
 """
+TASK_PLAYBOOK = """
+id: task-drill
+title: {zh: 现场处置任务演练预案, en: On-site task drill plan}
+incident_types: [test]
+roles:
+  lead: {name: {zh: 抢险队长, en: Crew lead}}
+levels:
+  - {id: IV, name: {zh: 四级, en: Level IV}}
+steps:
+  - id: close-valve
+    kind: task
+    title: {zh: 关闭进气总阀, en: Close the main inlet valve}
+    to: [lead]
+    deadline: {within: 4s, from: reported_at, warn_before: 2s}
+    message: "{{ recipient.name }}：关闭进气总阀，完成后确认。{{ ack_url }}"
+"""
 
 
 def person(address: str) -> str:
@@ -96,6 +112,7 @@ def service(
     (config / "channels.yaml").write_text(CHANNELS, encoding="utf-8")
     (config / "service.yaml").write_text(SERVICE, encoding="utf-8")
     (plans / "ack-drill.yaml").write_text(PLAYBOOK, encoding="utf-8")
+    (plans / "task-drill.yaml").write_text(TASK_PLAYBOOK, encoding="utf-8")
     serve = start_serve(
         "--grace",
         "0",
@@ -121,17 +138,19 @@ def sim(simulator: SimulatorThread) -> SimulatorThread:
     return simulator
 
 
-def report(service: ServeProcess, **incident: Any) -> str:
+def report(service: ServeProcess, playbook: str = "ack-drill", **incident: Any) -> str:
     """Report a test incident to the service; its id."""
-    body = {"playbook": "ack-drill", "incident": {"type": "test", "title": "东区管廊燃气泄漏", **incident}}
+    body = {"playbook": playbook, "incident": {"type": "test", "title": "东区管廊燃气泄漏", **incident}}
     response = httpx.post(f"{service.url}/v1/incidents", json=body, headers=DUTY, timeout=10)
     assert response.status_code == 202, response.text
     incident_id: str = response.json()["incident_id"]
     return incident_id
 
 
-def finished_log(service: ServeProcess, incident_id: str, timeout_s: float = 60) -> list[Entry]:
-    """The incident's action log once its run has produced the report."""
+def finished_log(
+    service: ServeProcess, incident_id: str, timeout_s: float = 60, *, also: str = "report.generated"
+) -> list[Entry]:
+    """The incident's action log once its run has produced the report (and an entry of kind ``also``)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         log = SQLiteActionLog(service.home / "muster.db")
@@ -139,7 +158,8 @@ def finished_log(service: ServeProcess, incident_id: str, timeout_s: float = 60)
             entries = log.entries(incident_id)
         finally:
             log.close()
-        if any(e.kind == "report.generated" for e in entries):
+        kinds = {e.kind for e in entries}
+        if "report.generated" in kinds and also in kinds:
             return entries
         time.sleep(0.2)
     raise AssertionError(f"the run of {incident_id} did not finish within {timeout_s:.0f} s:\n{service.tail()}")
@@ -275,3 +295,41 @@ def test_scripted_answers_are_sent_once_per_link_and_the_service_accepts_them(
     assert answers and all(a["status"] == 200 for a in answers), answers
     assert len({a["link_id"] for a in answers}) == len(answers)
 
+
+
+def test_a_task_confirmed_by_link_with_a_note_is_completed_in_time_without_a_reminder(
+    service: ServeProcess, sim: SimulatorThread
+) -> None:
+    """赵队长 confirms the valve closed 0.5 s after the task arrives: completed with his note, met at that moment."""
+    sim.respond(person("zhao"), after_ms=500, note="阀门已关")
+    incident_id = report(service, "task-drill")
+    entries = finished_log(service, incident_id)
+
+    (assigned,) = of_kind(entries, "task.assigned", "close-valve")
+    assert assigned.detail["names"] == ["赵队长"]
+    (done,) = of_kind(entries, "task.completed", "close-valve")
+    assert done.recipient == "zhao" and done.detail["note"] == "阀门已关" and done.detail["via"] == "link"
+    assert done.detail["late"] is False
+    (met,) = of_kind(entries, "deadline.met", "close-valve")
+    assert datetime.fromisoformat(met.detail["at"]) == done.at
+    assert of_kind(entries, "reminder.sent", "close-valve") == []
+
+
+def test_a_task_confirmed_after_its_deadline_is_reminded_then_missed_and_logged_late(
+    service: ServeProcess, sim: SimulatorThread
+) -> None:
+    """赵队长 lets the task sit and answers the reminder 2.5 s later: reminder at 2 s, missed at 4 s, done late."""
+    sim.respond(person("zhao"), skip=1, after_ms=2500, note="已关，晚了")
+    incident_id = report(service, "task-drill")
+    entries = finished_log(service, incident_id, also="task.completed")
+
+    (assigned,) = of_kind(entries, "task.assigned", "close-valve")
+    due = datetime.fromisoformat(assigned.detail["deadline"])
+    (reminded,) = of_kind(entries, "reminder.sent", "close-valve")
+    assert abs((reminded.at - (due - timedelta(seconds=2))).total_seconds()) < 1.0
+    (missed,) = of_kind(entries, "deadline.missed", "close-valve")
+    assert abs((missed.at - due).total_seconds()) < 1.0
+    (done,) = of_kind(entries, "task.completed", "close-valve")
+    assert done.at > due and done.detail["late"] is True and done.detail["note"] == "已关，晚了"
+    reminders = [r for r in messages(sim, incident_id, "close-valve") if "任务提醒" in r["body"]["text"]]
+    assert [r["body"]["recipient"]["id"] for r in reminders] == ["zhao"]
