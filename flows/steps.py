@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from flows.ack_wait import wait_for_answers
-from flows.acknowledge import chase_acks
+from flows.acknowledge import chase_acks, enough
 from flows.context import RunContext
 from flows.deadlines import deadline_at, judge_deadline
 from flows.messages import MessagingStep, Purpose, Recipient, StepOutcome, compose, recipients, send, tally
@@ -111,11 +111,20 @@ async def run_report(step: Step, ctx: RunContext) -> StepOutcome:
     if step.ack is not None and ctx.await_answers:
         result = await chase_acks(step, ctx, reached, extra=extra, until=max(due, datetime.now(UTC)))
         outcome += result.outcome
+        met_at = result.first_ack_at if result.satisfied else None
+        if met_at is None and datetime.now(UTC) < due:
+            # The chase is over (repeats and escalation done) but the legal clock still runs: an ack
+            # before the deadline still meets it, and a miss is recorded when the deadline passes, not before.
+            late = await wait_for_answers(
+                ctx.log, ctx.incident.id, step.id, EntryKind.ACK_RECEIVED, until=due, done=enough(step.ack, reached)
+            )
+            if enough(step.ack, reached)(late):
+                met_at = min(entry.at for entry in late.values())
         judge_deadline(
             ctx,
             step,
-            met_at=result.first_ack_at if result.satisfied else None,
-            reason="acknowledged by the receiving authority" if result.satisfied else "not acknowledged",
+            met_at=met_at,
+            reason="acknowledged by the receiving authority" if met_at else "not acknowledged",
         )
         return outcome
     # Without acks, delivery is the report: when it was first delivered, in this run or one before it (resume).

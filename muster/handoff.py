@@ -28,11 +28,17 @@ def running_service(home: Path) -> tuple[str, str] | None:
 
 
 def hand_off(url: str, token: str, playbook: str, incident: Incident) -> str:
-    """POST the incident to the service; return its incident id."""
+    """POST the incident to the service; return its incident id (an open one, when the dedup key repeats)."""
+    body: dict[str, object] = {
+        "playbook": playbook,
+        "incident": incident.model_dump(mode="json", exclude={"id", "dedup_key"}),  # the service gives the id
+    }
+    if incident.dedup_key:
+        body["dedup_key"] = incident.dedup_key
     try:
         response = httpx.post(
             f"{url}/v1/incidents",
-            json={"playbook": playbook, "incident": incident.model_dump(mode="json", exclude={"id", "dedup_key"})},
+            json=body,
             headers={"Authorization": f"Bearer {token}"},
             timeout=30.0,
         )
@@ -46,16 +52,19 @@ def hand_off(url: str, token: str, playbook: str, incident: Incident) -> str:
     return incident_id
 
 
-def wait_for_run(log_path: Path | str, incident_id: str, timeout_s: float = 600.0) -> RunSummary:
-    """Wait until the incident's run has finished, then read its summary from the log."""
+def wait_for_run(log_path: Path | str, incident_id: str, timeout_s: float | None = None) -> RunSummary:
+    """Wait until the incident's run has finished (as long as it takes, by default), then read its summary.
+
+    A run that waits for acks and climbs the chain can take an hour; stopping the wait (Ctrl-C) leaves it running.
+    """
     log = open_action_log(log_path)
-    deadline = time.monotonic() + timeout_s
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
     try:
-        while time.monotonic() < deadline:
+        while deadline is None or time.monotonic() < deadline:
             entries = log.entries(incident_id)
             if entries and run_finished(entries):
                 return summary_from_log(entries)
             time.sleep(0.2)
     finally:
         log.close()
-    raise MusterError(f"incident {incident_id} is still running after {timeout_s:.0f} s; follow it with muster log")
+    raise MusterError(f"incident {incident_id} is still running after {timeout_s:g} s; follow it with muster log")

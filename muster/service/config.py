@@ -33,7 +33,9 @@ class ServiceConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    public_url: str = Field(default="http://127.0.0.1:8080", description="Base of links in messages (acks)")
+    public_url: str | None = Field(
+        default=None, description="Base of links in messages (acks); default: the address muster serve listens on"
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=16 * 1_048_576)
     dedup_window: Duration = Field(default=timedelta(hours=24), description="A repeat within it attaches")
     sources: list[IntakeSource] = Field(default_factory=list)

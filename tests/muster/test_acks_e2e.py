@@ -86,6 +86,24 @@ steps:
     deadline: {within: 4s, from: reported_at, warn_before: 2s}
     message: "{{ recipient.name }}：关闭进气总阀，完成后确认。{{ ack_url }}"
 """
+REPORT_PLAYBOOK = """
+id: report-drill
+title: {zh: 报告时限演练预案, en: Report deadline drill plan}
+incident_types: [test]
+roles:
+  county_office: {name: {zh: 县级应急管理部门, en: County department}}
+levels:
+  - {id: IV, name: {zh: 四级, en: Level IV}}
+steps:
+  - id: report-county
+    kind: report
+    title: {zh: 向县级部门报告, en: Report to the county}
+    to: [county_office]
+    report_to: {zh: 县级应急管理部门, en: County department}
+    deadline: {within: 1h, from: occurred_at}
+    ack: {within: 1s}
+    message: "{{ incident.title }}，时限 {{ deadline }} {{ ack_url }}"
+"""
 
 
 def person(address: str) -> str:
@@ -113,6 +131,7 @@ def service(
     (config / "service.yaml").write_text(SERVICE, encoding="utf-8")
     (plans / "ack-drill.yaml").write_text(PLAYBOOK, encoding="utf-8")
     (plans / "task-drill.yaml").write_text(TASK_PLAYBOOK, encoding="utf-8")
+    (plans / "report-drill.yaml").write_text(REPORT_PLAYBOOK, encoding="utf-8")
     serve = start_serve(
         "--grace",
         "0",
@@ -333,3 +352,19 @@ def test_a_task_confirmed_after_its_deadline_is_reminded_then_missed_and_logged_
     assert done.at > due and done.detail["late"] is True and done.detail["note"] == "已关，晚了"
     reminders = [r for r in messages(sim, incident_id, "close-valve") if "任务提醒" in r["body"]["text"]]
     assert [r["body"]["recipient"]["id"] for r in reminders] == ["zhao"]
+
+
+def test_an_ack_after_the_chase_but_before_the_legal_deadline_still_meets_it(
+    service: ServeProcess, sim: SimulatorThread
+) -> None:
+    """The ack window (1 s) closes long before the deadline (5 s): the county's ack at 3 s meets it; no early miss."""
+    sim.respond(person("county"), after_ms=3000)
+    occurred = datetime.now(UTC) - timedelta(hours=1) + timedelta(seconds=5)
+    incident_id = report(service, "report-drill", occurred_at=occurred.isoformat())
+    entries = finished_log(service, incident_id)
+
+    assert of_kind(entries, "deadline.missed", "report-county") == []
+    (acked,) = of_kind(entries, "ack.received", "report-county")
+    (met,) = of_kind(entries, "deadline.met", "report-county")
+    assert datetime.fromisoformat(met.detail["at"]) == acked.at
+    assert of_kind(entries, "ack.missed", "report-county"), "the ack window's miss is still on record, by name"
