@@ -166,8 +166,10 @@ def _record_missed(ctx: RunContext, step: MessagingStep, recipient: Recipient, *
         outcome=Outcome.MISSED,
         detail={
             "recipient_name": recipient.person.name,
+            "recipient_name_en": recipient.person.display_name("en"),
             "role": recipient.role,
             "role_name": _role_name(ctx, recipient.role),
+            "role_name_en": _role_name(ctx, recipient.role, "en"),
             **facts,
         },
     )

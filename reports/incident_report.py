@@ -25,6 +25,7 @@ from reports.markup import plain_text, shorten
 from reports.pdf_file import attach_action_log, write_atomically
 from reports.sections import (
     ReportParts,
+    accountability_section,
     deadlines_section,
     decree_section,
     integrity_section,
@@ -134,6 +135,7 @@ def _story(parts: ReportParts) -> list[Flowable]:
         *steps_section(parts),
         *deadlines_section(parts),
         *recipients_section(parts),
+        *accountability_section(parts),
         # The timeline is wide: it gets landscape pages of its own, and the integrity check follows it.
         NextPageTemplate("landscape"),
         PageBreak(),

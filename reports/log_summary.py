@@ -16,6 +16,7 @@ from incidents import Entry, EntryKind, Grade, Incident, verify_chain
 from muster.errors import ChainBroken
 
 __all__ = [
+    "AccountabilityRow",
     "ChainCheck",
     "DeadlineRow",
     "LogSummary",
@@ -77,6 +78,22 @@ class DeadlineRow:
     happened: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class AccountabilityRow:
+    """Someone who did not answer in time, an escalation, a task done late, a report deadline missed.
+
+    ``what`` is one of ``ack_missed``, ``escalation_missed``, ``escalated``, ``task_late`` and
+    ``deadline_missed``; ``facts`` holds the numbers the sentence needs (rounds, level, names).
+    """
+
+    at: datetime
+    step: str
+    person: str
+    role: str
+    what: str
+    facts: Mapping[str, str] = field(default_factory=dict)
+
+
 @dataclass(slots=True)
 class RecipientRow:
     """The outcome for one (step, recipient) pair, across channels and rounds."""
@@ -115,6 +132,7 @@ class LogSummary:
     deadlines: list[DeadlineRow]
     recipients: list[RecipientRow]
     chain: ChainCheck
+    accountability: list[AccountabilityRow] = field(default_factory=list)
 
 
 def parse_time(value: object) -> datetime | None:
@@ -240,6 +258,37 @@ def _recipients(entries: Sequence[Entry]) -> list[RecipientRow]:
     return list(rows.values())
 
 
+def _accountability(entries: Sequence[Entry]) -> list[AccountabilityRow]:
+    """Who was held to account (一级抓一级, 失职追责): misses by name and role, climbs, lateness."""
+    rows: list[AccountabilityRow] = []
+    for entry in entries:
+        detail, step = entry.detail, entry.step or ""
+        name = _text(detail, "recipient_name") or (entry.recipient or "")
+        role = _text(detail, "role_name") or _text(detail, "role")
+        if entry.kind == EntryKind.ACK_MISSED and "escalation_level" in detail:
+            level = str(_count(detail.get("escalation_level")))
+            rows.append(AccountabilityRow(entry.at, step, name, role, "escalation_missed", {"level": level}))
+        elif entry.kind == EntryKind.ACK_MISSED:
+            facts = {"rounds": str(_count(detail.get("rounds"))), "waited": _text(detail, "waited_s")}
+            rows.append(AccountabilityRow(entry.at, step, name, role, "ack_missed", facts))
+        elif entry.kind == EntryKind.ESCALATED:
+            names = detail.get("names") or detail.get("to") or []
+            silent = detail.get("silent_names") or detail.get("silent") or []
+            facts = {
+                "level": str(_count(detail.get("level"))),
+                "names": "、".join(map(str, names)),
+                "silent": "、".join(map(str, silent)),
+            }
+            rows.append(AccountabilityRow(entry.at, step, facts["names"], "", "escalated", facts))
+        elif entry.kind == EntryKind.TASK_COMPLETED and detail.get("late") is True:
+            who = _text(detail, "recipient_name") or (entry.recipient or "")
+            rows.append(AccountabilityRow(entry.at, step, who, "", "task_late", {"note": _text(detail, "note")}))
+        elif entry.kind == EntryKind.DEADLINE_MISSED:
+            facts = {"report_to": _text(detail, "report_to"), "reason": _text(detail, "reason")}
+            rows.append(AccountabilityRow(entry.at, step, "", "", "deadline_missed", facts))
+    return rows
+
+
 def _chain(incident_id: str, entries: Sequence[Entry]) -> ChainCheck:
     head = entries[-1].hash if entries else None
     try:
@@ -262,6 +311,7 @@ def summarize_log(incident: Incident, entries: Sequence[Entry], language: str = 
         deadlines=_deadlines(shown),
         recipients=_recipients(shown),
         chain=_chain(incident.id, entries),
+        accountability=_accountability(shown),
     )
 
 

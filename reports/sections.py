@@ -9,7 +9,7 @@ from datetime import datetime
 from reportlab.platypus import Flowable, Paragraph, Spacer
 
 from incidents import Entry, Grade, Incident
-from reports.log_summary import DeadlineRow, LogSummary, RecipientRow, StepRow
+from reports.log_summary import AccountabilityRow, DeadlineRow, LogSummary, RecipientRow, StepRow
 from reports.markup import Markup, paragraph_markup
 from reports.tables import ReportStyles, field_table, grid_tables
 from reports.timeline import timeline_rows
@@ -17,6 +17,7 @@ from reports.wording import Wording, format_utc, format_yuan, local_time, zone_c
 
 __all__ = [
     "ReportParts",
+    "accountability_section",
     "chain_verdict",
     "deadlines_section",
     "decree_section",
@@ -232,6 +233,27 @@ def recipients_section(parts: ReportParts) -> list[Flowable]:
     header = [words[k] for k in ("step", "person", "role", "channel", "outcome", "attempts", "acked", "reason")]
     rows = [_recipient_row(row, words) for row in parts.summary.recipients]
     widths = _fractions(parts, 0.12, 0.13, 0.13, 0.12, 0.09, 0.07, 0.12, 0.22)
+    return [*story, _times_note(parts), *grid_tables(header, rows, widths=widths, styles=parts.styles, wrap=True)]
+
+
+def _accountability_row(row: AccountabilityRow, words: Wording) -> list[str]:
+    facts = {"rounds": "?", "waited": "?", "level": "?", "names": "", "silent": "", "report_to": "", **row.facts}
+    what = words[f"acc_{row.what}"].format(**{k: v or words["unknown"] for k, v in facts.items()})
+    if row.what == "task_late" and row.facts.get("note"):
+        what = words.aside(what, row.facts["note"])
+    return [_short_time(row.at), row.step, row.person, row.role, what]
+
+
+def accountability_section(parts: ReportParts) -> list[Flowable]:
+    """By name: who did not acknowledge, whom it was escalated to, what was late (一级抓一级, 失职追责)."""
+    words = parts.words
+    story: list[Flowable] = [_heading(words["s_accountability"], parts)]
+    if not parts.summary.accountability:
+        return [*story, _note(words["no_accountability"], parts)]
+    header = [words[k] for k in ("time", "step", "person", "role", "what")]
+    header[0] = header[0].format(zone=zone_caption(parts.generated_at))
+    rows = [_accountability_row(row, words) for row in parts.summary.accountability]
+    widths = _fractions(parts, 0.14, 0.14, 0.14, 0.14, 0.44)
     return [*story, _times_note(parts), *grid_tables(header, rows, widths=widths, styles=parts.styles, wrap=True)]
 
 

@@ -18,6 +18,7 @@ import pytest
 from incidents import Entry, SQLiteActionLog
 from muster.testing import ServeProcess, start_serve
 from notifications.simulator import SimRecord, SimulatorThread
+from reports import extract_text
 
 pytestmark = pytest.mark.e2e
 
@@ -235,6 +236,14 @@ def test_the_silent_get_the_repeat_then_the_chain_is_climbed_and_misses_are_name
     assert 1.8 <= (reminded - started).total_seconds() <= 3.0, "the repeat comes when `within: 2s` ends"
     assert 2.8 <= (first - started).total_seconds() <= 4.5, "escalation after within 2s + every 1s"
     assert 1.8 <= (second - first).total_seconds() <= 3.0, "the next level after the first's `within: 2s`"
+
+    (generated,) = of_kind(entries, "report.generated")
+    text = "".join(extract_text(Path(generated.detail["path"])).split())
+    accountability = text[text.index("五、履职与问责记录") : text.index("六、行动日志")]
+    assert "李娜抢险队员未在规定时间内确认" in accountability
+    assert "因李娜未确认，通知赵队长督促落实" in accountability
+    assert "赵队长抢险队长接到第1级升级通知后未确认" in accountability
+    assert "王伟" not in accountability
 
 
 def test_an_ack_from_the_level_above_stops_the_climb(service: ServeProcess, sim: SimulatorThread) -> None:

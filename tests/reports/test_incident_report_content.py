@@ -6,7 +6,7 @@ from pathlib import Path
 
 from report_samples import GENERATED_AT, gas_explosion, gas_explosion_run, pdfium_text, squeeze
 
-from incidents import Entry, Incident, SQLiteActionLog
+from incidents import Entry, EntryKind, Incident, NewEntry, Outcome, SQLiteActionLog
 from reports import extract_text, render_incident_report
 
 
@@ -99,8 +99,9 @@ def test_english_report_has_english_headings(tmp_path: Path, incident: Incident,
         "2.Steps",
         "3.Reportingdeadlines",
         "4.Recipientsandoutcomes",
-        "5.Timeline",
-        "6.Integrity",
+        "5.Accountability",
+        "6.Timeline",
+        "7.Integrity",
         "relativelyserious(较大)",
         "¥12,000,000(CNY12million)",
     ):
@@ -124,3 +125,82 @@ def test_report_renders_from_an_empty_log(tmp_path: Path, incident: Incident) ->
     assert "Thelogrecordsnosteps." in text
     assert "Thelogholdsnoentries." in text
     assert "Playbooknotrecorded" in text
+
+
+def _accountability_run(incident: Incident) -> list[NewEntry]:
+    """A crew member silent through two rounds, the lead silent too, a task done late, the county report missed."""
+    missed = {"recipient_name": "李娜", "recipient_name_en": "Li Na", "role": "crew", "role_name": "抢险队员"}
+    return [
+        NewEntry(
+            EntryKind.ACK_MISSED,
+            "muster-crew",
+            "li",
+            None,
+            Outcome.MISSED,
+            None,
+            {**missed, "role_name_en": "Crew", "rounds": 2, "waited_s": 180.0},
+        ),
+        NewEntry(
+            EntryKind.ESCALATED,
+            "muster-crew",
+            None,
+            None,
+            Outcome.OK,
+            None,
+            {"level": 1, "to": ["zhao"], "names": ["赵队长"], "silent": ["li"], "silent_names": ["李娜"]},
+        ),
+        NewEntry(
+            EntryKind.ACK_MISSED,
+            "muster-crew",
+            "zhao",
+            None,
+            Outcome.MISSED,
+            None,
+            {"recipient_name": "赵队长", "role": "lead", "role_name": "抢险队长", "escalation_level": 1},
+        ),
+        NewEntry(
+            EntryKind.TASK_COMPLETED,
+            "close-valve",
+            "zhao",
+            None,
+            Outcome.OK,
+            None,
+            {"recipient_name": "赵队长", "note": "阀门已关", "via": "link", "late": True},
+        ),
+        NewEntry(
+            EntryKind.DEADLINE_MISSED,
+            "report-county",
+            None,
+            None,
+            Outcome.MISSED,
+            None,
+            {
+                "report_to": "县级应急管理部门",
+                "deadline": "2026-11-29T03:15:00+00:00",
+                "at": "2026-11-29T03:15:00+00:00",
+            },
+        ),
+    ]
+
+
+def test_accountability_names_who_missed_what_and_whom_it_was_escalated_to(
+    tmp_path: Path, action_log: SQLiteActionLog, incident: Incident
+) -> None:
+    """Rule: 一级抓一级, 失职追责 — each miss by name and role, each climb, late tasks and missed reports."""
+    action_log.record_many(incident.id, _accountability_run(incident))
+    entries = action_log.entries(incident.id)
+    zh = _render(incident, entries, tmp_path / "zh.pdf")
+    section = zh[zh.index("五、履职与问责记录") : zh.index("六、行动日志")]
+    assert "李娜抢险队员未在规定时间内确认（通知2次，等待180.0秒）" in section
+    assert "第1级升级：因李娜未确认，通知赵队长督促落实" in section
+    assert "赵队长抢险队长接到第1级升级通知后未确认" in section
+    assert "任务逾期后才确认完成（阀门已关）" in section
+    assert "未在时限内完成：县级应急管理部门" in section
+    en = _render(incident, entries, tmp_path / "en.pdf", language="en")
+    section = en[en.index("5.Accountability") : en.index("6.Timeline")]
+    assert "LiNaCrewdidnotacknowledgeintime(messaged2times,waited180.0s)" in section
+
+
+def test_accountability_says_none_when_everyone_answered_in_time(tmp_path: Path, incident: Incident) -> None:
+    text = _render(incident, [], tmp_path / "report.pdf")
+    assert "无：需确认者均按时确认，各项时限均已遵守。" in text
