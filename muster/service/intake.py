@@ -80,12 +80,22 @@ class Intake:
             return IntakeResult("acknowledged", open_id, event.dedup_key)
         if open_id is not None:
             return self._update(open_id, event, origin)
+        if event.action is EventAction.UPDATE and event.format == "muster":
+            return IntakeResult("unknown", None, event.dedup_key)  # an update names an open incident, or nothing
         return self._trigger(event, origin, playbook)
 
     def _trigger(self, event: SourceEvent, origin: str, playbook: str | None) -> IntakeResult:
         rule = None if playbook else choose_playbook(event, self.config.mappings)
         chosen = playbook or (rule.playbook if rule else None)
-        fields: dict[str, Any] = {"type": rule.incident_type if rule else "unknown"} | dict(event.fields)
+        plan = None
+        if chosen is not None:
+            try:
+                plan = find_playbook(chosen, [Path(d) for d in self.launcher.options.playbook_dirs])
+            except PlaybookError as exc:
+                raise IntakeError([("playbook", str(exc).split(": ", 1)[-1])]) from None
+        # The type decides the supplementary-report window (7 days for fires): the rule's, else the plan's own.
+        default_type = rule.incident_type if rule else (plan.incident_types[0] if plan else "unknown")
+        fields: dict[str, Any] = {"type": default_type} | dict(event.fields)
         fields.update(dedup_key=event.dedup_key, drill=event.drill or bool(fields.get("drill")))
         fields.setdefault("title", event.raw_summary or chosen or "incident")
         try:
@@ -96,10 +106,6 @@ class Intake:
             ) from None
         if chosen is None:
             raise IntakeError([("playbook", "no playbook given and no mapping rule matches")])
-        try:
-            find_playbook(chosen, [Path(d) for d in self.launcher.options.playbook_dirs])
-        except PlaybookError as exc:
-            raise IntakeError([("playbook", str(exc).split(": ", 1)[-1])]) from None
         report_incident(self.log, incident, source=origin)
         self.launcher.start(incident, chosen)
         return IntakeResult("new", incident.id, event.dedup_key, chosen, incident.grade.value)

@@ -162,6 +162,30 @@ async def test_an_unknown_playbook_is_refused_before_anything_is_recorded(
     assert _entries(log) == []
 
 
+async def test_an_incident_without_a_type_takes_its_plans_type(
+    service: tuple[httpx.AsyncClient, SQLiteActionLog],
+) -> None:
+    """A report that names its plan but not its type gets the plan's type, so a fire keeps its 7-day window."""
+    client, log = service
+    body = {"playbook": "crowded-venue-fire", "incident": {"title": "商场三楼起火"}}
+    response = await client.post("/v1/incidents", json=body, headers=DUTY)
+    assert response.status_code == 202, response.text
+    (reported,) = log.of_kind(response.json()["incident_id"], EntryKind.INCIDENT_REPORTED)
+    assert reported.detail["incident"]["type"] == "venue_fire"
+
+
+async def test_an_update_naming_no_open_incident_is_unknown_and_records_nothing(
+    service: tuple[httpx.AsyncClient, SQLiteActionLog],
+) -> None:
+    """An update whose dedup_key matches nothing open says so (status unknown); no incident is opened for it."""
+    client, log = service
+    body = {"action": "update", "dedup_key": "never-reported", "incident": {"deaths": 2}}
+    response = await client.post("/v1/incidents", json=body, headers=DUTY)
+    assert response.status_code == 202, response.text
+    assert response.json()["status"] == "unknown"
+    assert _entries(log) == []
+
+
 async def test_pagerduty_trigger_repeat_acknowledge_resolve(
     service: tuple[httpx.AsyncClient, SQLiteActionLog],
 ) -> None:
