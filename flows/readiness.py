@@ -18,7 +18,7 @@ def readiness_problems(playbooks: Iterable[Playbook], config: RunConfig) -> list
         for step in plan.steps:
             if isinstance(step, NotifyStep | TaskStep | ReportStep):
                 for role in step.to:
-                    holders = roster.holders(role)
+                    holders = roster.everyone_for(role)  # on a rotation or covering it counts too
                     if not holders:
                         problems.append(f"{plan.id}: step {step.id}: nobody in roster.yaml holds role {role!r}")
                     elif not any(person.contacts for person in holders):

@@ -155,6 +155,14 @@ class Roster(BaseModel):
         """Everyone holding ``role``, in roster order."""
         return [person for person in self.people if role in person.roles]
 
+    def everyone_for(self, role: str) -> list[Person]:
+        """Everyone who may answer for ``role`` at some time: listed with it, on its rotation, or covering it."""
+        ids = {p.id for p in self.holders(role)}
+        rotation = self.rotation(role)
+        ids |= set(rotation.people) if rotation else set()
+        ids |= {o.person for o in self.overrides if o.role == role}
+        return [person for person in self.people if person.id in ids]
+
     def person(self, person_id: str) -> Person:
         """The person with that id."""
         for person in self.people:
