@@ -6,7 +6,7 @@ from flows.catalog import all_playbooks, find_playbook
 from flows.config import ChannelsFile, RunConfig, load_config
 from flows.prefect_api import prefect_api
 from flows.readiness import readiness_problems
-from flows.respond import RunOptions, RunSummary, respond
+from flows.respond import RunOptions, RunSummary, SharedPrefectClients, on_run_started, respond
 from flows.secrets import resolve_secret
 from flows.summary import playbook_of_run, run_finished, summary_from_log
 
@@ -16,11 +16,13 @@ __all__ = [
     "RunConfig",
     "RunOptions",
     "RunSummary",
+    "SharedPrefectClients",
     "all_playbooks",
     "answer_arrived",
     "describe_claim",
     "find_playbook",
     "load_config",
+    "on_run_started",
     "playbook_of_run",
     "prefect_api",
     "readiness_problems",

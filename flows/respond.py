@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 from prefect import flow, task
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.context import AsyncClientContext, SyncClientContext
 from prefect.runtime import flow_run
+from prefect.settings import get_current_settings
 from prefect.utilities.annotations import quote
 from pydantic import BaseModel, Field
 
@@ -23,7 +27,25 @@ from notifications import build_channel, delivery_client
 from playbooks import Playbook, localize, response_level
 from reports import render_incident_report
 
-__all__ = ["RunOptions", "RunSummary", "respond"]
+__all__ = ["RunOptions", "RunSummary", "SharedPrefectClients", "on_run_started", "respond"]
+
+# incident id -> what to call once its run has begun (run.started is in the log); see on_run_started.
+_started_listeners: dict[str, Callable[[], None]] = {}
+
+
+@contextmanager
+def on_run_started(incident_id: str, listener: Callable[[], None]) -> Iterator[None]:
+    """Call ``listener`` (from the run's thread) once a run of the incident started inside the block has begun.
+
+    The service uses it to let only a few runs through Prefect's start at a time (creating a flow
+    run is where a SQLite Prefect server locks up under a burst) without holding runs that wait.
+    """
+    _started_listeners[incident_id] = listener
+    try:
+        yield
+    finally:
+        if _started_listeners.get(incident_id) is listener:
+            del _started_listeners[incident_id]
 
 
 class RunOptions(BaseModel):
@@ -137,7 +159,59 @@ def _playbook_for(name: str, options: RunOptions) -> Playbook:
     return find_playbook(name, [Path(d) for d in options.playbook_dirs])
 
 
-@flow(name="respond", flow_run_name="{incident.id}", log_prints=True)
+# A run's summary goes back to its caller and its record is the action log: Prefect persists no result.
+# Saying so spares each run a lookup of the server's default result storage to decide whether to persist;
+# naming a storage anyway (Prefect's own local default, left empty) spares two more, blocking ones
+# (`ResultStore.update_for_flow`, on the service's event loop).
+_RESULT_STORAGE = Path(get_current_settings().results.local_storage_path)
+
+
+class SharedPrefectClients:
+    """One pair of Prefect API clients for every run of a long-lived process, opened on first use.
+
+    Without it Prefect opens a new pair for each flow run, and each client builds a TLS context from
+    certifi's bundle (~20 ms of CPU, even for an ``http://`` API).
+    """
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._contexts: tuple[SyncClientContext, AsyncClientContext] | None = None
+
+    @asynccontextmanager
+    async def use(self) -> AsyncIterator[None]:
+        """Flow runs started inside the block (in this task, on this loop) use the shared clients."""
+        sync_context, async_context = await self._open()
+        # Each run enters its own copy: a context model is entered once, and sets the client for its task only.
+        async with async_context.model_copy():
+            with sync_context.model_copy():  # after the async one: its API version check is then done
+                yield
+
+    async def _open(self) -> tuple[SyncClientContext, AsyncClientContext]:
+        async with self._lock:
+            if self._contexts is None:
+                sync_context, async_context = SyncClientContext(), AsyncClientContext()
+                sync_context.client.__enter__()  # held open between runs, until close()
+                await async_context.client.__aenter__()
+                self._contexts = (sync_context, async_context)
+            return self._contexts
+
+    async def close(self) -> None:
+        """Close the clients; a later run opens new ones."""
+        async with self._lock:
+            if self._contexts is not None:
+                sync_context, async_context = self._contexts
+                self._contexts = None
+                await async_context.client.__aexit__(None, None, None)
+                sync_context.client.__exit__(None, None, None)
+
+
+@flow(
+    name="respond",
+    flow_run_name="{incident.id}",
+    log_prints=True,
+    persist_result=False,
+    result_storage=_RESULT_STORAGE,
+)
 async def respond(incident: Incident, playbook: str, options: RunOptions) -> RunSummary:
     """Run an emergency plan for an incident: grade, set the level, run the steps, close with a report."""
     plan = _playbook_for(playbook, options)
@@ -179,6 +253,9 @@ async def respond(incident: Incident, playbook: str, options: RunOptions) -> Run
                 "drill": incident.drill,
             },
         )
+        listener = _started_listeners.get(incident.id)
+        if listener is not None:
+            listener()
         ctx.record(
             EntryKind.LEVEL_SET,
             detail={"level": level.id, "name": localize(level.name, "zh"), "name_en": localize(level.name, "en")},

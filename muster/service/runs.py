@@ -6,7 +6,7 @@ import asyncio
 import logging
 from typing import Final
 
-from flows import RunOptions, playbook_of_run, respond
+from flows import RunOptions, SharedPrefectClients, on_run_started, playbook_of_run, respond
 from incidents import ActionLog, EntryKind, Incident, Outcome, incident_from_log
 
 __all__ = ["RunLauncher", "unfinished_runs"]
@@ -16,6 +16,11 @@ _log = logging.getLogger(__name__)
 # Seconds before each new try of a run whose flow never began: Prefect's API refused to create or
 # start it (e.g. 503 from a SQLite Prefect server under a burst, after the client's own retries).
 START_RETRY_DELAYS_S: Final = (1.0, 2.0, 5.0, 10.0, 20.0)
+# Runs going through Prefect's start (flow run created, Running, the flow body's preamble) at once. Under a
+# burst, a hundred concurrent creates lock a SQLite Prefect server: it answers 503 and Prefect's client backs
+# off for up to 32 s, so runs started in waves (100 incidents drained in 142 s; with this gate 72-80 s; on a
+# PostgreSQL Prefect server 19 s). A run leaves the gate when run.started is logged, so waiting runs never hold it.
+MAX_STARTING: Final = 16
 
 
 class RunLauncher:
@@ -25,6 +30,8 @@ class RunLauncher:
         self.options = options
         self.log = log
         self._tasks: dict[str, asyncio.Task[object]] = {}
+        self._prefect = SharedPrefectClients()
+        self._starting = asyncio.Semaphore(MAX_STARTING)
 
     def active(self, incident_id: str) -> bool:
         """Whether a run for the incident is going on in this process."""
@@ -49,7 +56,7 @@ class RunLauncher:
         for delay in (*START_RETRY_DELAYS_S, None):
             began = self.log.latest(incident.id, [EntryKind.RUN_STARTED])
             try:
-                return await respond(incident=incident, playbook=playbook, options=self.options)
+                return await self._respond(incident, playbook)
             except Exception as exc:
                 if delay is None or self.log.latest(incident.id, [EntryKind.RUN_STARTED]) != began:
                     raise  # out of tries, or the plan had begun: recorded as crashed, resumed on the next start
@@ -64,6 +71,28 @@ class RunLauncher:
                 )
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")
+
+    async def _respond(self, incident: Incident, playbook: str) -> object:
+        """One try of the run, through the start gate: the gate opens for the next run once this one has begun."""
+        loop = asyncio.get_running_loop()
+        await self._starting.acquire()
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._starting.release()
+
+        def release_soon() -> None:  # called by the flow body, on whatever thread Prefect runs it
+            loop.call_soon_threadsafe(release)
+
+        try:
+            with on_run_started(incident.id, release_soon):
+                async with self._prefect.use():
+                    return await respond(incident=incident, playbook=playbook, options=self.options)
+        finally:
+            release()
 
     def _finished(self, incident_id: str, task: asyncio.Task[object]) -> None:
         if task.cancelled():
@@ -87,6 +116,7 @@ class RunLauncher:
         for incident in left:
             self._tasks[incident].cancel()
         await asyncio.gather(*(self._tasks[i] for i in left), return_exceptions=True)
+        await self._prefect.close()
         return left
 
 
