@@ -1,7 +1,7 @@
 """Prefect flows and tasks: thin wrappers that sequence the domain packages."""
 
 from flows.ack_wait import answer_arrived
-from flows.answers import AlreadyAnswered, describe_claim, record_answer
+from flows.answers import AlreadyAnswered, check_unanswered, describe_claim, record_answer
 from flows.catalog import all_playbooks, find_playbook
 from flows.config import ChannelsFile, RunConfig, load_config
 from flows.prefect_api import prefect_api
@@ -19,6 +19,7 @@ __all__ = [
     "SharedPrefectClients",
     "all_playbooks",
     "answer_arrived",
+    "check_unanswered",
     "describe_claim",
     "find_playbook",
     "load_config",

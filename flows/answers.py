@@ -12,7 +12,7 @@ from muster.errors import AckTokenError
 if TYPE_CHECKING:
     from responders import AckClaim
 
-__all__ = ["AlreadyAnswered", "describe_claim", "record_answer"]
+__all__ = ["AlreadyAnswered", "check_unanswered", "describe_claim", "record_answer"]
 
 
 class AlreadyAnswered(AckTokenError):
@@ -25,6 +25,15 @@ class AlreadyAnswered(AckTokenError):
 
 def _kind(claim: AckClaim) -> EntryKind:
     return EntryKind.TASK_COMPLETED if claim.purpose == "task" else EntryKind.ACK_RECEIVED
+
+
+def check_unanswered(log: ActionLog, claim: AckClaim) -> None:
+    """Raise AlreadyAnswered (410) when this link was answered before: each link is answered once."""
+    from responders import claim_key
+
+    earlier = log.find_key(_kind(claim), claim_key(claim))
+    if earlier:
+        raise AlreadyAnswered(earlier[0].at)
 
 
 def describe_claim(log: ActionLog, claim: AckClaim) -> dict[str, str]:
@@ -48,10 +57,8 @@ def record_answer(log: ActionLog, claim: AckClaim, *, note: str, via: str) -> En
     """Log the answer once per link, wake the waiting step, and say whether a task was done late."""
     from responders import claim_key
 
+    check_unanswered(log, claim)
     kind, key = _kind(claim), claim_key(claim)
-    earlier = log.find_key(kind, key)
-    if earlier:
-        raise AlreadyAnswered(earlier[0].at)
     detail: dict[str, object] = {
         "round": claim.round,
         "note": note[:2000],

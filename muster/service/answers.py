@@ -17,11 +17,11 @@ from jinja2 import FileSystemLoader, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, Field
 
-from flows import AlreadyAnswered, describe_claim, record_answer
+from flows import AlreadyAnswered, check_unanswered, describe_claim, record_answer
 
 if TYPE_CHECKING:
     from responders import AckClaim
-from incidents import ActionLog, EntryKind
+from incidents import ActionLog
 from muster.errors import AckTokenError, AckTokenExpired
 
 __all__ = ["AnswerRequest", "add_answer_routes"]
@@ -87,11 +87,7 @@ def add_answer_routes(app: FastAPI, *, log: ActionLog, keys: list[bytes]) -> Non
         """The confirmation page of an ack or task link (records nothing)."""
         try:
             claim = claim_of(token)
-            from responders import claim_key
-
-            record = log.find_key(_kind_of(claim), claim_key(claim))
-            if record:
-                raise AlreadyAnswered(record[0].at)
+            check_unanswered(log, claim)
         except AckTokenError as error:
             return refused(error, wants_json=False)
         zh, en, _, _ = _WORDS[claim.purpose]
@@ -148,6 +144,3 @@ def add_answer_routes(app: FastAPI, *, log: ActionLog, keys: list[bytes]) -> Non
             facts=describe_claim(log, claim),
         )
 
-
-def _kind_of(claim: AckClaim) -> EntryKind:
-    return EntryKind.TASK_COMPLETED if claim.purpose == "task" else EntryKind.ACK_RECEIVED
