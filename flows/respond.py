@@ -129,13 +129,7 @@ async def close_run(ctx: RunContext, options: RunOptions) -> tuple[str, str]:
     ctx.record(
         EntryKind.REPORT_GENERATED,
         outcome=Outcome.OK,
-        detail={
-            "path": str(rendered.path),
-            "sha256": rendered.sha256,
-            "pages": rendered.pages,
-            "entries": len(entries),
-            "log_head": entries[-1].hash,
-        },
+        detail=rendered.log_detail(entries),
     )
     await acreate_markdown_artifact(
         key=f"report-{ctx.incident.id.lower()}".replace("_", "-").replace(".", "-").replace(":", "-"),

@@ -54,6 +54,16 @@ class RenderedReport:
     pages: int
     size_bytes: int
 
+    def log_detail(self, entries: Sequence[Entry]) -> dict[str, object]:
+        """The detail of the ``report.generated`` entry: the file, and the log it was made from."""
+        return {
+            "path": str(self.path),
+            "sha256": self.sha256,
+            "pages": self.pages,
+            "entries": len(entries),
+            "log_head": entries[-1].hash,
+        }
+
 
 def _generation_time(generated_at: datetime | None) -> datetime:
     if generated_at is not None:

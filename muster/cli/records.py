@@ -78,14 +78,7 @@ def report(
             incident,
             EntryKind.REPORT_GENERATED,
             outcome=Outcome.OK,
-            detail={
-                "path": str(rendered.path),
-                "sha256": rendered.sha256,
-                "pages": rendered.pages,
-                "entries": len(entries),
-                "log_head": entries[-1].hash,
-                "on_demand": True,
-            },
+            detail=rendered.log_detail(entries) | {"on_demand": True},
         )
     except MusterError as exc:
         raise fail(exc) from None
