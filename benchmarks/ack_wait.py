@@ -72,21 +72,20 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
+from stack import Children, env_vars, epoch, free_port, log, pct, stopped_cleanly, summary, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 MUSTER = str(Path(sys.executable).with_name("muster"))
@@ -127,37 +126,7 @@ PERSON = {
 }
 
 
-def log(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
 # --- figures -------------------------------------------------------------------------------------------------
-
-
-def pct(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0–100), linear interpolation between closest ranks."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = (len(ordered) - 1) * q / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-def summary(values: Sequence[float]) -> dict[str, float | int]:
-    """n, p50, p95, p99 and max of some milliseconds."""
-    return {
-        "n": len(values),
-        "p50": pct(values, 50),
-        "p95": pct(values, 95),
-        "p99": pct(values, 99),
-        "max": max(values) if values else float("nan"),
-    }
-
-
-def _epoch(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 @dataclass
@@ -179,70 +148,6 @@ class Run:
 
 
 # --- processes -----------------------------------------------------------------------------------------------
-
-
-class Children:
-    """Child processes, each in its own session; stopped with their whole process group."""
-
-    def __init__(self, marker: str) -> None:
-        self.marker = marker
-        self._running: list[subprocess.Popen[bytes]] = []
-
-    def start(self, command: list[str], *, env: dict[str, str], output: Path, role: str) -> subprocess.Popen[bytes]:
-        with output.open("ab") as sink:
-            process = subprocess.Popen(
-                command,
-                env=env | {MARKER: self.marker, ROLE: role},
-                cwd=ROOT,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        self._running.append(process)
-        return process
-
-    def stop(self, process: subprocess.Popen[bytes], timeout_s: float = 20.0) -> None:
-        if process in self._running:
-            self._running.remove(process)
-        for sig, wait_s in ((signal.SIGTERM, timeout_s), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(process.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                process.wait(timeout=wait_s)
-                os.killpg(process.pid, 0)  # the leader is gone; anything left in its group?
-            except subprocess.TimeoutExpired:
-                continue
-            except ProcessLookupError:
-                break
-            if sig == signal.SIGTERM:
-                time.sleep(0.5)  # let the group's other members finish their shutdown
-        process.poll()
-
-    def stop_all(self) -> None:
-        for process in reversed(list(self._running)):
-            self.stop(process)
-
-    def sweep(self) -> list[int]:
-        """Kill any process that still carries this run's marker (a grandchild that left its group)."""
-        found = []
-        needle = f"{MARKER}={self.marker}".encode()
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit() or int(entry.name) == os.getpid():
-                continue
-            try:
-                environ = (entry / "environ").read_bytes()
-            except OSError:
-                continue
-            if needle in environ.split(b"\0"):
-                found.append(int(entry.name))
-                with suppress(ProcessLookupError):
-                    os.kill(int(entry.name), signal.SIGKILL)
-        if found:
-            log(f"warning: killed {len(found)} leftover process(es) of this run: {found}")
-        return found
 
 
 class CpuMeter:
@@ -299,48 +204,6 @@ class CpuMeter:
         return total
 
 
-def _free_port() -> int:
-    from muster.prefect_server import free_port
-
-    return free_port()
-
-
-def _wait_http(url: str, process: subprocess.Popen[bytes], output: Path, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url} exited with {process.returncode}; see {output}:\n{_tail(output)}")
-        try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {timeout_s:.0f} s; see {output}")
-
-
-def _tail(path: Path, size: int = 3000) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")[-size:]
-    except OSError:
-        return ""
-
-
-@contextmanager
-def _environ(**values: str) -> Iterator[None]:
-    """Set environment variables for the block (LocalPrefectServer passes os.environ to the server)."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 # --- the pieces ----------------------------------------------------------------------------------------------
 
 
@@ -363,7 +226,7 @@ class Simulator:
             incident_id = body.get("incident_id")
             if not isinstance(incident_id, str) or body.get("step_id") != STEP:
                 continue
-            at = _epoch(record["received_at"])
+            at = epoch(record["received_at"])
             link = body.get("ack_url")
             token = link.rsplit("/ack/", 1)[-1] if isinstance(link, str) and "/ack/" in link else None
             if incident_id not in first or at < first[incident_id][0]:
@@ -446,7 +309,7 @@ def write_config(setup: Setup) -> None:
 
 
 def start_simulator(setup: Setup, children: Children) -> None:
-    port = _free_port()
+    port = free_port()
     output = setup.tmp / "simulator.log"
     process = children.start(
         [MUSTER, "simulator", "--port", str(port)],
@@ -455,13 +318,13 @@ def start_simulator(setup: Setup, children: Children) -> None:
         role="simulator",
     )
     url = f"http://127.0.0.1:{port}"
-    _wait_http(f"{url}/_sim/healthz", process, output, 60)
+    wait_http(f"{url}/_sim/healthz", process, output, 60)
     setup.sim = Simulator(url)
 
 
 def start_service(setup: Setup, children: Children) -> None:
     assert setup.sim is not None
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     output = setup.tmp / "service.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API_", "PREFECT_SERVER_DATABASE"))}
@@ -483,7 +346,7 @@ def start_service(setup: Setup, children: Children) -> None:
         output=output,
         role="service",
     )
-    _wait_http(f"{url}/healthz", process, output, 120)
+    wait_http(f"{url}/healthz", process, output, 120)
     setup.service, setup.service_process = Service(url), process
 
 
@@ -628,7 +491,7 @@ def bench(args: argparse.Namespace, children: Children) -> dict[str, Any]:
     began = time.monotonic()
     try:
         log("starting the Prefect server")
-        with _environ(**{MARKER: children.marker, ROLE: "prefect-server"}):
+        with env_vars(**{MARKER: children.marker, ROLE: "prefect-server"}):
             setup.api_url = server.start(timeout_s=180)
         start_simulator(setup, children)
         write_config(setup)
@@ -810,23 +673,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-@contextmanager
-def _stopped_cleanly() -> Iterator[None]:
-    """SIGTERM unwinds like Ctrl-C, through every ``finally`` (children stopped)."""
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    except KeyboardInterrupt:
-        log("\ninterrupted; every child process was stopped")
-        raise SystemExit(130) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     # The children get an offline Prefect home of their own (removed at the end), not ~/.prefect.
@@ -834,9 +680,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if prefect_home is not None:
         os.environ["PREFECT_HOME"] = prefect_home
     os.environ.update(PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1", PREFECT_LOGGING_LEVEL="WARNING")
-    children = Children(marker=uuid.uuid4().hex)
+    children = Children(uuid.uuid4().hex, marker_var=MARKER, role_var=ROLE)
     show: Callable[[str], None] = log if args.json else print
-    with _stopped_cleanly():
+    with stopped_cleanly():
         try:
             result = bench(args, children)
         except RuntimeError as exc:

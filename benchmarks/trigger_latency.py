@@ -70,21 +70,19 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
+from stack import Children, env_vars, epoch, free_port, log, pct, stopped_cleanly, summary, tail, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 MUSTER = str(Path(sys.executable).with_name("muster"))
@@ -131,33 +129,7 @@ STAGES = (
 )
 
 
-def log(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
 # --- figures -------------------------------------------------------------------------------------------------
-
-
-def pct(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0–100), linear interpolation between closest ranks."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = (len(ordered) - 1) * q / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-def summary(values: Sequence[float]) -> dict[str, float | int]:
-    """n, p50, p95, p99 and max of some milliseconds."""
-    return {
-        "n": len(values),
-        "p50": pct(values, 50),
-        "p95": pct(values, 95),
-        "p99": pct(values, 99),
-        "max": max(values) if values else float("nan"),
-    }
 
 
 @dataclass
@@ -175,75 +147,7 @@ class Sample:
         return None if self.first is None else (self.first - self.returned) * 1000
 
 
-def _epoch(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-
-
 # --- processes -----------------------------------------------------------------------------------------------
-
-
-class Children:
-    """Child processes, each in its own session; stopped with their whole process group."""
-
-    def __init__(self, marker: str) -> None:
-        self.marker = marker
-        self._running: list[subprocess.Popen[bytes]] = []
-
-    def start(self, command: list[str], *, env: dict[str, str], output: Path, role: str) -> subprocess.Popen[bytes]:
-        with output.open("ab") as sink:
-            process = subprocess.Popen(
-                command,
-                env=env | {MARKER: self.marker, ROLE: role},
-                cwd=ROOT,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        self._running.append(process)
-        return process
-
-    def stop(self, process: subprocess.Popen[bytes], timeout_s: float = 20.0) -> None:
-        if process in self._running:
-            self._running.remove(process)
-        for sig, wait_s in ((signal.SIGTERM, timeout_s), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(process.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                process.wait(timeout=wait_s)
-                os.killpg(process.pid, 0)  # the leader is gone; anything left in its group?
-            except subprocess.TimeoutExpired:
-                continue
-            except ProcessLookupError:
-                break
-            if sig == signal.SIGTERM:
-                time.sleep(0.5)  # let the group's other members finish their shutdown
-        process.poll()
-
-    def stop_all(self) -> None:
-        for process in reversed(list(self._running)):
-            self.stop(process)
-
-    def sweep(self) -> list[int]:
-        """Kill any process that still carries this run's marker (a grandchild that left its group)."""
-        found = []
-        needle = f"{MARKER}={self.marker}".encode()
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit() or int(entry.name) == os.getpid():
-                continue
-            try:
-                environ = (entry / "environ").read_bytes()
-            except OSError:
-                continue
-            if needle in environ.split(b"\0"):
-                found.append(int(entry.name))
-                with suppress(ProcessLookupError):
-                    os.kill(int(entry.name), signal.SIGKILL)
-        if found:
-            log(f"warning: killed {len(found)} leftover process(es) of this run: {found}")
-        return found
 
 
 def cpu_seconds(marker: str) -> dict[str, float]:
@@ -269,48 +173,6 @@ def cpu_seconds(marker: str) -> dict[str, float]:
 def cpu_per_incident(before: dict[str, float], after: dict[str, float], count: int) -> dict[str, float]:
     """Milliseconds of CPU per incident, by role, between two ``cpu_seconds`` readings."""
     return {role: (after[role] - before[role]) * 1000 / max(count, 1) for role in CPU_ROLES}
-
-
-def _free_port() -> int:
-    from muster.prefect_server import free_port
-
-    return free_port()
-
-
-def _wait_http(url: str, process: subprocess.Popen[bytes], output: Path, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url} exited with {process.returncode}; see {output}:\n{_tail(output)}")
-        try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {timeout_s:.0f} s; see {output}")
-
-
-def _tail(path: Path, size: int = 3000) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")[-size:]
-    except OSError:
-        return ""
-
-
-@contextmanager
-def _environ(**values: str) -> Iterator[None]:
-    """Set environment variables for the block (LocalPrefectServer passes os.environ to the server)."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 # --- the pieces ----------------------------------------------------------------------------------------------
@@ -341,7 +203,7 @@ class Simulator:
                 continue
             incident_id = body.get("incident_id")
             if isinstance(incident_id, str):
-                at = _epoch(record["received_at"])
+                at = epoch(record["received_at"])
                 first[incident_id] = min(at, first.get(incident_id, at))
         return first
 
@@ -442,7 +304,7 @@ def child_env(setup: Setup, **more: str) -> dict[str, str]:
 
 
 def start_simulator(setup: Setup, children: Children) -> None:
-    port = _free_port()
+    port = free_port()
     output = setup.tmp / "simulator.log"
     process = children.start(
         [MUSTER, "simulator", "--port", str(port)],
@@ -451,12 +313,12 @@ def start_simulator(setup: Setup, children: Children) -> None:
         role="simulator",
     )
     url = f"http://127.0.0.1:{port}"
-    _wait_http(f"{url}/_sim/healthz", process, output, 60)
+    wait_http(f"{url}/_sim/healthz", process, output, 60)
     setup.sim = Simulator(url)
 
 
 def start_service(setup: Setup, children: Children) -> None:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     output = setup.tmp / "service.log"
     env = child_env(
@@ -471,7 +333,7 @@ def start_service(setup: Setup, children: Children) -> None:
         output=output,
         role="service",
     )
-    _wait_http(f"{url}/healthz", process, output, 120)
+    wait_http(f"{url}/healthz", process, output, 120)
     setup.service, setup.service_process = Service(url), process
 
 
@@ -754,7 +616,7 @@ async def prefect_path(setup: Setup, children: Children, count: int) -> list[Sam
                 deadline = time.monotonic() + 120
                 while True:
                     if runner.poll() is not None:
-                        raise RuntimeError(f"the deployment runner exited; see {output}:\n{_tail(output)}")
+                        raise RuntimeError(f"the deployment runner exited; see {output}:\n{tail(output)}")
                     try:
                         await client.read_deployment_by_name(f"respond/{DEPLOYMENT}")
                         break
@@ -802,7 +664,7 @@ def bench_backend(backend: str, args: argparse.Namespace, children: Children) ->
     try:
         log(f"[{backend}] starting the Prefect server")
         database = {"PREFECT_API_DATABASE_CONNECTION_URL": args.postgres_url} if backend == "postgres" else {}
-        with _environ(**database, **{MARKER: children.marker, ROLE: "prefect-server"}):
+        with env_vars(**database, **{MARKER: children.marker, ROLE: "prefect-server"}):
             setup.api_url = server.start(timeout_s=180)
         start_simulator(setup, children)
         write_config(setup)
@@ -986,23 +848,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-@contextmanager
-def _stopped_cleanly() -> Iterator[None]:
-    """SIGTERM unwinds like Ctrl-C, through every ``finally`` (children stopped)."""
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    except KeyboardInterrupt:
-        log("\ninterrupted; every child process was stopped")
-        raise SystemExit(130) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.serve_deployment:
@@ -1010,10 +855,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # This process is a Prefect client only (run_deployment, counts): keep it offline and out of ~/.prefect.
     os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="muster-latency-client-"))
     os.environ.update(PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1", PREFECT_LOGGING_LEVEL="WARNING")
-    children = Children(marker=uuid.uuid4().hex)
+    children = Children(uuid.uuid4().hex, marker_var=MARKER, role_var=ROLE)
     results, problems = [], []
     show: Callable[[str], None] = log if args.json else print
-    with _stopped_cleanly():
+    with stopped_cleanly():
         try:
             for backend in args.backends:
                 try:
