@@ -115,10 +115,11 @@ async def run_report(step: Step, ctx: RunContext) -> StepOutcome:
         if met_at is None and datetime.now(UTC) < due:
             # The chase is over (repeats and escalation done) but the legal clock still runs: an ack
             # before the deadline still meets it, and a miss is recorded when the deadline passes, not before.
+            satisfied = enough(step.ack, reached)
             late = await wait_for_answers(
-                ctx.log, ctx.incident.id, step.id, EntryKind.ACK_RECEIVED, until=due, done=enough(step.ack, reached)
+                ctx.log, ctx.incident.id, step.id, EntryKind.ACK_RECEIVED, until=due, done=satisfied
             )
-            if enough(step.ack, reached)(late):
+            if satisfied(late):
                 met_at = min(entry.at for entry in late.values())
         judge_deadline(
             ctx,

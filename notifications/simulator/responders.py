@@ -93,11 +93,11 @@ class Responders:
         if "/ack/" not in text and "%2Fack%2F" not in text:
             return
         text = f"{text}\n{urllib.parse.unquote_plus(text)}"  # form-encoded SMS bodies hold the link encoded
+        responder = self._responder_for(text)
         for link in dict.fromkeys(ACK_LINK.findall(text)):
             if link in self._seen:
                 continue
             self._seen.add(link)
-            responder = self._responder_for(text)
             if responder is None:
                 continue
             taken = self._received.get(responder.match, 0)
